@@ -1,0 +1,33 @@
+# The tasks a person runs, and exactly what CI runs (`.ci/run` calls `make test`).
+# The virtualenv is made in one place: the $(STAMP) rule below.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Inside the venv, so a deleted venv is rebuilt; older than pyproject.toml means reinstall.
+STAMP := $(VENV)/.installed
+
+.PHONY: .venv run test lint bench
+
+.venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+# The embedded default: SQLite and an SQLite broker under $$DATA_DIR (./instance), the demo
+# directory, one worker and the web server on $$PORT (8000).
+run: .venv
+	bash scripts/run.sh
+
+test: .venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: .venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: .venv
+	$(BIN)/python -m tests.bench

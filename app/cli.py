@@ -1,0 +1,106 @@
+"""Flask commands for operators: the schema, the demo directory, users and tokens."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy.engine import make_url
+
+from app.errors import ServiceError
+from app.extensions import db
+from app.services import directory, schema, users
+
+FIRST_ADMIN_HINT = """\
+There are no users yet, and there is no default password. Create the first admin with:
+  flask --app app create-user admin --role admin
+and a token for scripts with:
+  flask --app app create-token admin"""
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, demo_data, create_user, create_token):
+        app.cli.add_command(command)
+
+
+def _database_url() -> str:
+    url: str = current_app.config["SETTINGS"].database_url
+    return url
+
+
+def _require_schema() -> None:
+    if schema.current(_database_url()) is None:
+        raise click.ClickException("the database has no schema yet: run `flask --app app init-db`")
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the database schema, or migrate it to the newest version. Safe to repeat."""
+    url = _database_url()
+    schema.upgrade(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    click.echo(f"Database {shown} is at schema revision {schema.current(url)}.")
+    with db.read() as conn:
+        if users.count_users(conn) == 0:
+            click.echo(FIRST_ADMIN_HINT)
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.option(
+    "--agents", type=click.IntRange(0, directory.MAX_AGENTS), default=20000, show_default=True
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same directory.")
+@click.option("--replace", is_flag=True, help="Empty a non-empty directory and load it anew.")
+def demo_data(agents: int, seed: int, replace: bool) -> None:
+    """Load a demo agent directory (peripherals, teams, agents, supervisors)."""
+    _require_schema()
+    with db.write() as conn:
+        result = directory.load_demo(conn, agents, seed=seed, replace=replace)
+    if not result["loaded"] and "reason" in result:
+        click.echo(f"Nothing changed: {result['reason']} (use --replace to load it anew).")
+        return
+    click.echo(
+        f"Loaded {result['loaded']} agents ({result['supervisors']} supervisors, "
+        f"{result['sso_enabled']} already on SSO, {result['without_team']} without a team) "
+        f"on {result['peripherals']} peripherals in {result['teams']} teams."
+    )
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("name")
+@click.option("--role", type=click.Choice(users.ROLES), required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def create_user(name: str, role: str, password_stdin: bool) -> None:
+    """Create a user who signs in with a password (HTTP Basic and the web console)."""
+    _require_schema()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.write() as conn:
+            users.create_user(conn, name, role, password)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created user {name.strip()} with role {role}.")
+
+
+@click.command("create-token")
+@with_appcontext
+@click.argument("name")
+def create_token(name: str) -> None:
+    """Print a new bearer token for user NAME (and nothing else on stdout)."""
+    _require_schema()
+    try:
+        with db.write() as conn:
+            token = users.create_token(conn, name)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(token)

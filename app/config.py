@@ -1,0 +1,87 @@
+"""Every setting, read from the environment in one place, with safe defaults.
+
+Nothing else in the code base reads ``os.environ``; it reads ``app.config`` or a
+:class:`Settings` built here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+MAX_FILE_BYTES = 3 * 1024 * 1024
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration; ``from_env`` is the only reader of the environment."""
+
+    data_dir: Path = Path("instance")
+    database_url: str = ""
+    broker_url: str = ""
+    secret_key: str = ""
+    host_name: str = field(default_factory=socket.gethostname)
+    chunk_size: int = 1000
+    lease_seconds: int = 60
+    template_limit: int = 12000
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("DATA_DIR") or "instance").resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'bulkjob.sqlite'}"
+        # Heroku-style URLs say postgres://; SQLAlchemy wants a driver name.
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        broker_url = (
+            env.get("CELERY_BROKER_URL")
+            or env.get("REDIS_URL")
+            or "filesystem://"
+        )
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            broker_url=broker_url,
+            secret_key=env.get("SECRET_KEY") or "",
+            host_name=env.get("BULKJOB_HOST_NAME") or socket.gethostname(),
+            chunk_size=max(1, _int(env, "BULKJOB_CHUNK_SIZE", 1000)),
+            lease_seconds=max(5, _int(env, "BULKJOB_LEASE_SECONDS", 60)),
+            template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+    def secret(self) -> str:
+        """The SECRET_KEY, or one generated once and kept under DATA_DIR."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(os.urandom(32).hex())
+            path.chmod(0o600)
+        return path.read_text().strip()

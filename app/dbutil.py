@@ -1,0 +1,37 @@
+"""Small helpers for the hot paths that talk to the DB-API driver directly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def placeholder(conn: Connection) -> str:
+    """The driver's positional placeholder (``?`` for sqlite3, ``%s`` for psycopg)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def sql(conn: Connection, statement: str) -> str:
+    """``statement`` written with ``?`` placeholders, in the driver's own style."""
+    if conn.dialect.paramstyle == "qmark":
+        return statement
+    return statement.replace("%", "%%").replace("?", "%s")
+
+
+def execute_many(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Run ``statement`` once per row with the driver's executemany; return rows affected."""
+    if not rows:
+        return 0
+    result = conn.exec_driver_sql(sql(conn, statement), list(rows))
+    return int(result.rowcount)
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"

@@ -1,0 +1,142 @@
+"""Reading an uploaded CSV: text encoding, dialect, header and records with their line numbers.
+
+The same functions check a file before a job is created and read it again when the job runs,
+so what the syntax check accepted is exactly what the engine processes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from app.errors import FieldRequired, InvalidInput
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A leading apostrophe the service adds to neutralise a formula; removed on the way back in.
+_UNQUOTE_STARTS = ("'=", "'+", "'-", "'@")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One data record: the physical line it starts on and its cells in the type's column order."""
+
+    line_number: int
+    values: tuple[str, ...]
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """Decode an upload; return the text and the encoding name that reproduces it.
+
+    UTF-8 (with or without BOM) and UTF-16 with a BOM are accepted, anything else is refused
+    naming the first offending byte.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0)
+        if encoding == "utf-16":
+            offset += 2
+        raise InvalidInput(
+            f"The file is not valid {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text: "
+            f"invalid byte at offset {offset}. Save it as UTF-8 (or UTF-16 with a BOM).",
+            "fileContent",
+        ) from None
+    if "\x00" in text:
+        offset = len(text[: text.index("\x00")].encode("utf-8"))
+        raise InvalidInput(
+            f"The file is not text: NUL character at byte offset {offset}.", "fileContent"
+        )
+    return text, encoding
+
+
+def _delimiter(header_line: str) -> str:
+    return "\t" if header_line.count("\t") > header_line.count(",") else ","
+
+
+def clean_cell(value: str) -> str:
+    """Trim a cell and undo the service's own formula neutralising."""
+    value = value.strip()
+    if value.startswith(_UNQUOTE_STARTS):
+        return value[1:]
+    return value
+
+
+def neutralise(value: str) -> str:
+    """Prefix a cell a spreadsheet would run as a formula with an apostrophe."""
+    if value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def normalise_header(name: str) -> str:
+    return name.strip().lstrip("\ufeff").strip().lower()
+
+
+class CsvFile:
+    """A decoded upload, split into its header and records."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        first_line = text.split("\n", 1)[0]
+        self.delimiter = _delimiter(first_line)
+
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield (start line, cells) for every non-blank row; errors name the line."""
+        reader = csv.reader(
+            io.StringIO(self.text, newline=""), delimiter=self.delimiter, strict=True
+        )
+        line = 1
+        while True:
+            start = line
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InvalidInput(
+                    f"Line {start}: the record cannot be read ({exc}); check for an unbalanced "
+                    "quote.",
+                    "fileContent",
+                ) from None
+            line = reader.line_num + 1
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            yield start, row
+
+    def header(self) -> list[str]:
+        """The header's column names, normalised (trimmed, lower-case)."""
+        for _line, row in self._rows():
+            return [normalise_header(cell) for cell in row]
+        raise FieldRequired("fileContent is empty", "fileContent")
+
+    def records(self, columns: Iterable[str]) -> Iterator[Record]:
+        """Data records with cells in the order of ``columns`` (canonical names).
+
+        The header must already have been matched to ``columns``.
+        """
+        wanted = [c.lower() for c in columns]
+        rows = self._rows()
+        _line, header = next(rows)
+        position = {normalise_header(name): i for i, name in enumerate(header)}
+        order = [position[c] for c in wanted]
+        width = len(header)
+        identity = order == list(range(width))
+        for line, row in rows:
+            if len(row) != width:
+                raise InvalidInput(
+                    f"Line {line}: {len(row)} fields where the header has {width}.",
+                    "fileContent",
+                )
+            if identity:
+                yield Record(line, tuple(clean_cell(c) for c in row))
+            else:
+                yield Record(line, tuple(clean_cell(row[i]) for i in order))

@@ -1,0 +1,1 @@
+"""Alembic migrations, run programmatically by :mod:`app.services.schema` (``flask init-db``)."""

@@ -1,0 +1,188 @@
+"""The tables. Times are integer milliseconds since the epoch (UTC), as the API shows them."""
+
+from __future__ import annotations
+
+from typing import ClassVar, cast
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class JobState:
+    QUEUED = 1
+    PROCESSING = 2
+    SUCCEEDED = 3
+    FAILED = 4
+    CANCELLED = 5
+    PARTIAL = 6
+
+    ACTIVE = (QUEUED, PROCESSING)
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED, PARTIAL)
+    NAMES: ClassVar[dict[int, str]] = {
+        1: "Queued",
+        2: "Processing",
+        3: "Succeeded",
+        4: "Failed",
+        5: "Cancelled",
+        6: "Partially succeeded",
+    }
+
+
+class Peripheral(Base):
+    __tablename__ = "peripherals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class AgentTeam(Base):
+    __tablename__ = "agent_teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+    peripheral_id: Mapped[int] = mapped_column(ForeignKey("peripherals.id"), index=True)
+
+
+class Agent(Base):
+    """An agent or supervisor. ``user_name_key`` is the lower-cased user name, unique."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    peripheral_id: Mapped[int] = mapped_column(ForeignKey("peripherals.id"))
+    agent_team_id: Mapped[int | None] = mapped_column(ForeignKey("agent_teams.id"))
+    first_name: Mapped[str] = mapped_column(String(32), default="")
+    last_name: Mapped[str] = mapped_column(String(32), default="")
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_name_key: Mapped[str] = mapped_column(String(255), unique=True)
+    login_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    sso_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    change_stamp: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        # The template: non-SSO agents in id order, optionally by peripheral / team.
+        Index("ix_agents_sso_id", "sso_enabled", "id"),
+        Index("ix_agents_peripheral_sso", "peripheral_id", "sso_enabled", "id"),
+        Index("ix_agents_team_sso", "agent_team_id", "sso_enabled", "id"),
+    )
+
+
+class Job(Base):
+    """A bulk job. Its file lives in ``job_files`` so counter updates stay small."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_stamp: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    job_type: Mapped[int] = mapped_column(SmallInteger)
+    job_state: Mapped[int] = mapped_column(SmallInteger, default=JobState.QUEUED)
+    job_host_name: Mapped[str] = mapped_column(String(255), default="")
+    created_by: Mapped[str] = mapped_column(String(150), default="")
+    create_ms: Mapped[int] = mapped_column(BigInteger)
+    start_ms: Mapped[int | None] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger)
+    total_records: Mapped[int] = mapped_column(Integer, default=0)
+    processed_records: Mapped[int] = mapped_column(Integer, default=0)
+    succeeded_records: Mapped[int] = mapped_column(Integer, default=0)
+    failed_records: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker holding the job and until when; a lease that lapses lets another take over.
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_until_ms: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_jobs_create_ms", "create_ms", "id"),
+        Index("ix_jobs_state", "job_state", "id"),
+    )
+
+
+class JobFile(Base):
+    __tablename__ = "job_files"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The upload's text encoding: utf-8, utf-8-sig or utf-16.
+    encoding: Mapped[str] = mapped_column(String(16))
+
+
+class JobEvent(Base):
+    """A job-level log line (created, started, finished, ...).
+
+    ``after_line`` places it in the log: after the outcome of that line (0: before any).
+    """
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    after_line: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_job_events_job", "job_id", "id"),)
+
+
+class JobLine(Base):
+    """The one outcome of one data record. The primary key makes a second outcome impossible."""
+
+    __tablename__ = "job_lines"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    line_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    create_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the token: tokens are long random strings, so a fast hash is enough.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    create_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of ``model``, for set-based statements."""
+    return cast(Table, model.__table__)

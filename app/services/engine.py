@@ -1,0 +1,248 @@
+"""The job engine: claim a job, run its records in chunks, record each outcome, finish it.
+
+Plain Python over the database; Celery only delivers "run job N". Every chunk commits its
+records' outcomes, the agents it changed, the job's counters and a renewed lease together, so
+a crash loses at most the chunk in flight, and a worker that resumes the job starts after the
+last committed line. The lease (owner + expiry on the job row) is taken with one conditional
+UPDATE, so two deliveries of the same task can never both run a job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Integer, cast, false, func, select, update
+
+from app import jobtypes
+from app.config import Settings
+from app.dbutil import execute_many, now_ms
+from app.extensions import Database
+from app.jobtypes.csvfile import CsvFile, Record, decode
+from app.models import Job, JobFile, JobLine, JobState, table
+from app.services.jobs import add_event
+
+jobs = table(Job)
+files = table(JobFile)
+lines = table(JobLine)
+log = logging.getLogger(__name__)
+
+_INSERT_LINE = (
+    "INSERT INTO job_lines (job_id, line_number, at_ms, ok, message) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (our lease lapsed); stop without writing."""
+
+
+@dataclass
+class _Counts:
+    processed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_line: int = 0
+
+
+def worker_identity(host_name: str) -> str:
+    return f"{host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobRunner:
+    """Runs one job to its end (or until cancelled, or until its lease is lost)."""
+
+    def __init__(self, db: Database, settings: Settings, job_id: int) -> None:
+        self.db = db
+        self.settings = settings
+        self.job_id = job_id
+        self.owner = worker_identity(settings.host_name)
+        self.counts = _Counts()
+
+    def _lease_until(self) -> int:
+        return now_ms() + self.settings.lease_seconds * 1000
+
+    def claim(self) -> bool:
+        """Take the job if it is Queued, or Processing with a lapsed lease."""
+        now = now_ms()
+        with self.db.write() as conn:
+            started_before = conn.execute(
+                select(jobs.c.start_ms).where(jobs.c.id == self.job_id)
+            ).scalar()
+            result = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == self.job_id,
+                    ((jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false()))
+                    | ((jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)),
+                )
+                .values(
+                    job_state=JobState.PROCESSING,
+                    lease_owner=self.owner,
+                    lease_until_ms=self._lease_until(),
+                    start_ms=func.coalesce(jobs.c.start_ms, now),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            done = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(cast(lines.c.ok, Integer)), 0),
+                    func.coalesce(func.max(lines.c.line_number), 0),
+                ).where(lines.c.job_id == self.job_id)
+            ).one()
+            self.counts = _Counts(
+                processed=done[0], succeeded=done[1], failed=done[0] - done[1], last_line=done[2]
+            )
+            host = self.settings.host_name
+            if started_before is None:
+                add_event(conn, self.job_id, f"Job started on {host}", now=now)
+                add_event(conn, self.job_id, "Processing line 1: Header", now=now)
+            else:
+                add_event(
+                    conn,
+                    self.job_id,
+                    f"Job resumed on {host} after line {self.counts.last_line}",
+                    after_line=self.counts.last_line,
+                    now=now,
+                )
+        return True
+
+    def load(self) -> tuple[jobtypes.JobType, Iterator[Record]]:
+        """The job's type and the records not yet committed."""
+        with self.db.read() as conn:
+            job_type = conn.execute(
+                select(jobs.c.job_type).where(jobs.c.id == self.job_id)
+            ).scalar_one()
+            content = conn.execute(
+                select(files.c.content).where(files.c.job_id == self.job_id)
+            ).scalar_one()
+        text, _encoding = decode(bytes(content))
+        del content
+        job_type_ = jobtypes.get(job_type)
+        last = self.counts.last_line
+        records = CsvFile(text).records(job_type_.columns)
+        return job_type_, (r for r in records if r.line_number > last)
+
+    def run(self) -> int | None:
+        """Claim and run the job; return its final state, or None if it was not ours to run."""
+        if not self.claim():
+            log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
+            return None
+        return self.process()
+
+    def process(self) -> int | None:
+        """Run the claimed job's remaining records to the end, a chunk at a time."""
+        try:
+            job_type, records = self.load()
+            while True:
+                chunk = list(itertools.islice(records, self.settings.chunk_size))
+                if not chunk:
+                    return self.finish(cancelled_by=None)
+                cancelled_by = self.run_chunk(job_type, chunk)
+                if cancelled_by is not None:
+                    return self.finish(cancelled_by=cancelled_by)
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; stopping", self.job_id)
+            return None
+        except Exception as exc:
+            log.exception("job %s failed", self.job_id)
+            return self.fail(f"{type(exc).__name__}: {exc}")
+
+    def run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
+        """Apply one chunk and commit it with its outcomes; return who cancelled, if anyone."""
+        with self.db.write() as conn:
+            cancelled_by = self._check_lease(conn)
+            if cancelled_by is not None:
+                return cancelled_by
+            outcomes = job_type.apply_chunk(conn, chunk)
+            at = now_ms()
+            execute_many(
+                conn,
+                _INSERT_LINE,
+                [(self.job_id, o.line_number, at, o.ok, o.message) for o in outcomes],
+            )
+            succeeded = sum(1 for o in outcomes if o.ok)
+            counts = self.counts
+            new = _Counts(
+                processed=counts.processed + len(outcomes),
+                succeeded=counts.succeeded + succeeded,
+                failed=counts.failed + len(outcomes) - succeeded,
+                last_line=outcomes[-1].line_number,
+            )
+            self._save_counts(conn, new, lease_until_ms=self._lease_until())
+        self.counts = new
+        return None
+
+    def _check_lease(self, conn: Connection) -> str | None:
+        """Raise LeaseLost if the job is no longer ours; return the canceller if cancelled."""
+        row = conn.execute(
+            select(jobs.c.lease_owner, jobs.c.cancel_requested).where(jobs.c.id == self.job_id)
+        ).first()
+        if row is None or row.lease_owner != self.owner:
+            raise LeaseLost
+        if row.cancel_requested:
+            return "cancelled"
+        return None
+
+    def _save_counts(self, conn: Connection, counts: _Counts, **values: Any) -> None:
+        result = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == self.job_id, jobs.c.lease_owner == self.owner)
+            .values(
+                processed_records=counts.processed,
+                succeeded_records=counts.succeeded,
+                failed_records=counts.failed,
+                **values,
+            )
+        )
+        if result.rowcount != 1:
+            raise LeaseLost
+
+    def finish(self, cancelled_by: str | None) -> int:
+        counts = self.counts
+        if cancelled_by is not None:
+            state, message = JobState.CANCELLED, f"Job cancelled after line {counts.last_line}"
+        elif counts.failed == 0 and counts.processed > 0:
+            state, message = JobState.SUCCEEDED, "Job completed successfully"
+        elif counts.succeeded == 0:
+            state, message = JobState.FAILED, "Job failed due to errors"
+        else:
+            state, message = JobState.PARTIAL, "Job partially completed due to errors"
+        self._end(state, [message, self._summary()])
+        return state
+
+    def fail(self, reason: str) -> int | None:
+        try:
+            self._end(JobState.FAILED, [f"Job failed: {reason}", self._summary()])
+        except LeaseLost:
+            return None
+        return JobState.FAILED
+
+    def _summary(self) -> str:
+        c = self.counts
+        return f"{c.processed} lines processed, {c.succeeded} succeeded, {c.failed} failed"
+
+    def _end(self, state: int, messages: list[str]) -> None:
+        now = now_ms()
+        with self.db.write() as conn:
+            self._save_counts(
+                conn,
+                self.counts,
+                job_state=state,
+                end_ms=now,
+                lease_owner=None,
+                lease_until_ms=None,
+            )
+            for message in messages:
+                add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
+
+
+def run_job(db: Database, settings: Settings, job_id: int) -> int | None:
+    """Run job ``job_id`` if it is ours to run; return its final state or None."""
+    return JobRunner(db, settings, job_id).run()

@@ -1,0 +1,232 @@
+"""Creating, reading, listing, updating, cancelling and deleting bulk jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from app import jobtypes
+from app.dbutil import now_ms
+from app.errors import (
+    FieldRequired,
+    FieldTooLong,
+    InvalidInput,
+    JobActive,
+    NotFound,
+    StaleChangeStamp,
+)
+from app.jobtypes.csvfile import CsvFile, decode
+from app.models import Job, JobEvent, JobFile, JobLine, JobState, table
+from app.services import listing
+
+MAX_DESCRIPTION = 255
+
+jobs = table(Job)
+files = table(JobFile)
+events = table(JobEvent)
+lines = table(JobLine)
+
+SORTABLE = {
+    "description": jobs.c.description,
+    "jobType": jobs.c.job_type,
+    "jobState": jobs.c.job_state,
+    "jobHostName": jobs.c.job_host_name,
+    "createDateTime": jobs.c.create_ms,
+    "startDateTime": jobs.c.start_ms,
+    "endDateTime": jobs.c.end_ms,
+}
+FILTERS: dict[str, listing.Filter] = {
+    "jobState": lambda v: jobs.c.job_state == listing.parse_int("jobState", v),
+    "jobType": lambda v: jobs.c.job_type == listing.parse_int("jobType", v),
+}
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload that passed the syntax check."""
+
+    content: bytes
+    encoding: str
+    job_type: int
+    total_records: int
+
+
+def check_description(description: str | None) -> str:
+    description = description or ""
+    if len(description) > MAX_DESCRIPTION:
+        raise FieldTooLong(
+            f"description must be at most {MAX_DESCRIPTION} characters", "description"
+        )
+    return description
+
+
+def check_file(content: bytes, job_type: int | None, max_bytes: int) -> CheckedFile:
+    """The syntax check of SPEC §3: refuse a file before any job exists."""
+    if not content.strip():
+        raise FieldRequired("fileContent is required", "fileContent")
+    if len(content) > max_bytes:
+        raise FieldTooLong(
+            f"fileContent is {len(content)} bytes; the limit is {max_bytes} bytes (3 MB)",
+            "fileContent",
+        )
+    text, encoding = decode(content)
+    csv_file = CsvFile(text)
+    chosen = jobtypes.match_header(csv_file.header(), job_type)
+    total = sum(1 for _ in csv_file.records(chosen.columns))
+    if total == 0:
+        raise FieldRequired("fileContent has a header but no data rows", "fileContent")
+    return CheckedFile(content, encoding, chosen.code, total)
+
+
+def create_job(
+    conn: Connection,
+    checked: CheckedFile,
+    description: str | None,
+    created_by: str,
+    host_name: str,
+) -> int:
+    """Insert a Queued job with its file; the caller commits, then dispatches."""
+    now = now_ms()
+    job_id = conn.execute(
+        insert(jobs)
+        .values(
+            change_stamp=0,
+            description=check_description(description),
+            job_type=checked.job_type,
+            job_state=JobState.QUEUED,
+            job_host_name=host_name,
+            created_by=created_by,
+            create_ms=now,
+            total_records=checked.total_records,
+            processed_records=0,
+            succeeded_records=0,
+            failed_records=0,
+            cancel_requested=False,
+        )
+        .returning(jobs.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(files).values(job_id=job_id, content=checked.content, encoding=checked.encoding)
+    )
+    add_event(conn, job_id, f"Job created by {created_by} on {host_name}", now=now)
+    return int(job_id)
+
+
+def add_event(
+    conn: Connection, job_id: int, message: str, after_line: int = 0, now: int | None = None
+) -> None:
+    conn.execute(
+        insert(events).values(
+            job_id=job_id, at_ms=now or now_ms(), after_line=after_line, message=message
+        )
+    )
+
+
+def get_job(conn: Connection, job_id: int) -> Row[Any]:
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+    return row
+
+
+def list_jobs(
+    conn: Connection, page: listing.Page, q: str | None, sort: str | None
+) -> tuple[list[Row[Any]], int, int]:
+    """One page of jobs: (rows, total, the start index actually used)."""
+    conditions = listing.parse_query(
+        q, FILTERS, lambda term: listing.contains(jobs.c.description, term)
+    )
+    order = listing.parse_sort(sort, SORTABLE)
+    total = conn.execute(select(func.count()).select_from(jobs).where(*conditions)).scalar_one()
+    start = listing.clamp_start(page, total)
+    ordering: list[Any]
+    if order is None:
+        ordering = [jobs.c.create_ms.desc(), jobs.c.id.desc()]
+    else:
+        _name, column, descending = order
+        ordering = [column.desc(), jobs.c.id.desc()] if descending else [column, jobs.c.id]
+    rows = conn.execute(
+        select(jobs)
+        .where(*conditions)
+        .order_by(*ordering)
+        .offset(start)
+        .limit(page.results_per_page)
+    ).all()
+    return list(rows), int(total), start
+
+
+def update_job(
+    conn: Connection,
+    job_id: int,
+    change_stamp: int | None,
+    description: str | None,
+    job_state: int | None,
+    actor: str,
+) -> Row[Any]:
+    """PUT: change the description and/or cancel, guarded by the changeStamp."""
+    if change_stamp is None:
+        raise FieldRequired("changeStamp is required", "changeStamp")
+    job = get_job(conn, job_id)
+    if change_stamp != job.change_stamp:
+        raise StaleChangeStamp(
+            f"changeStamp {change_stamp} is stale; the job's is {job.change_stamp}", "changeStamp"
+        )
+    values: dict[str, Any] = {"change_stamp": jobs.c.change_stamp + 1}
+    if description is not None:
+        values["description"] = check_description(description)
+    if job_state is not None and job_state != job.job_state:
+        if job_state != JobState.CANCELLED:
+            raise InvalidInput("jobState can only be set to 5 (Cancelled)", "jobState")
+        if job.job_state not in JobState.ACTIVE:
+            raise InvalidInput(
+                f"Job {job_id} has finished ({JobState.NAMES[job.job_state]}); "
+                "only a Queued or Processing job can be cancelled",
+                "jobState",
+            )
+        values["cancel_requested"] = True
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.change_stamp == change_stamp)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise StaleChangeStamp("The job was changed at the same time; read it again", "changeStamp")
+    if values.get("cancel_requested"):
+        _cancel_if_queued(conn, job_id, actor)
+    return get_job(conn, job_id)
+
+
+def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
+    """A Queued job is cancelled at once; a Processing one stops at its next chunk."""
+    now = now_ms()
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.job_state == JobState.QUEUED)
+        .values(job_state=JobState.CANCELLED, end_ms=now)
+    )
+    if result.rowcount == 1:
+        add_event(conn, job_id, f"Job cancelled by {actor}", now=now)
+        add_event(conn, job_id, "0 lines processed, 0 succeeded, 0 failed", now=now)
+    else:
+        done = conn.execute(
+            select(func.coalesce(func.max(lines.c.line_number), 0)).where(lines.c.job_id == job_id)
+        ).scalar_one()
+        add_event(conn, job_id, f"Cancellation requested by {actor}", after_line=done, now=now)
+
+
+def delete_job(conn: Connection, job_id: int) -> None:
+    job = get_job(conn, job_id)
+    if job.job_state in JobState.ACTIVE:
+        raise JobActive(
+            f"Job {job_id} is {JobState.NAMES[job.job_state]}; cancel it before deleting it",
+            str(job_id),
+        )
+    for child in (lines, events, files):
+        conn.execute(delete(child).where(child.c.job_id == job_id))
+    result = conn.execute(
+        delete(jobs).where(jobs.c.id == job_id, jobs.c.job_state.not_in(JobState.ACTIVE))
+    )
+    if result.rowcount != 1:
+        raise JobActive(f"Job {job_id} is active; cancel it before deleting it", str(job_id))

@@ -1,0 +1,85 @@
+"""Small factories for test data, written straight to the database."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from app.models import Agent, AgentTeam, Peripheral, table
+from app.services import users
+
+_ids = itertools.count(1)
+
+
+def peripheral(conn: Connection, id: int = 5000, name: str = "CUCM_PG_1") -> int:
+    if conn.execute(select(table(Peripheral).c.id).where(table(Peripheral).c.id == id)).first():
+        return id
+    conn.execute(insert(table(Peripheral)).values(id=id, name=name))
+    return id
+
+
+def team(conn: Connection, id: int, peripheral_id: int = 5000, name: str | None = None) -> int:
+    peripheral(conn, peripheral_id)
+    conn.execute(
+        insert(table(AgentTeam)).values(
+            id=id, name=name or f"Team {id}", peripheral_id=peripheral_id
+        )
+    )
+    return id
+
+
+def agent(
+    conn: Connection,
+    user_name: str,
+    *,
+    sso: bool = False,
+    peripheral_id: int = 5000,
+    team_id: int | None = None,
+    first_name: str = "First",
+    last_name: str = "Last",
+    supervisor: bool = False,
+    **extra: Any,
+) -> int:
+    """An agent; returns its id (the number in its refURL)."""
+    peripheral(conn, peripheral_id)
+    n = next(_ids)
+    return int(
+        conn.execute(
+            insert(table(Agent))
+            .values(
+                agent_id=str(10000 + n),
+                peripheral_id=peripheral_id,
+                agent_team_id=team_id,
+                first_name=first_name,
+                last_name=last_name,
+                user_name=user_name,
+                user_name_key=user_name.lower(),
+                login_enabled=True,
+                sso_enabled=sso,
+                supervisor=supervisor,
+                description="",
+                change_stamp=0,
+                **extra,
+            )
+            .returning(table(Agent).c.id)
+        ).scalar_one()
+    )
+
+
+def agents(conn: Connection, names: Iterable[str], **kwargs: Any) -> list[int]:
+    return [agent(conn, name, **kwargs) for name in names]
+
+
+def user(conn: Connection, name: str, role: str, password: str = "secret-pw-1") -> str:
+    users.create_user(conn, name, role, password)
+    return password
+
+
+def csv_text(
+    rows: Iterable[Iterable[str]], header: str = "userName,firstName,lastName,newUserName"
+) -> str:
+    lines = [header, *(",".join(r) for r in rows)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,178 @@
+"""The operator commands, run as `flask --app app ...` would run them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import Agent, AgentTeam, Peripheral, User, table
+from app.services import directory, schema, users
+from app.services.users import Principal
+
+
+@pytest.fixture
+def cli_app(tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        overrides={
+            "data_dir": tmp_path,
+            "database_url": f"sqlite:///{tmp_path}/t.sqlite",
+            "broker_url": f"sqla+sqlite:///{tmp_path}/broker.sqlite",
+        }
+    )
+    yield app
+    db.dispose()
+
+
+def run(app: Flask, *args: str, input: str | None = None) -> Result:
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def count(model: type) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table(model))).scalar_one())
+
+
+@pytest.fixture
+def ready(cli_app: Flask) -> Flask:
+    result = run(cli_app, "init-db")
+    assert result.exit_code == 0, result.output
+    return cli_app
+
+
+def test_init_db_creates_the_schema_and_is_safe_to_repeat(cli_app: Flask) -> None:
+    url = cli_app.config["SETTINGS"].database_url
+    first = run(cli_app, "init-db")
+    assert first.exit_code == 0, first.output
+    assert schema.current(url) == schema.head()
+    assert "create-user" in first.stdout  # no users yet: how to create the first admin
+    second = run(cli_app, "init-db")
+    assert second.exit_code == 0, second.output
+    assert schema.current(url) == schema.head()
+
+
+def test_init_db_says_nothing_about_admins_once_there_are_users(ready: Flask) -> None:
+    created = run(ready, "create-user", "root", "--role", "admin", "--password-stdin", input="p\n")
+    assert created.exit_code == 0, created.output
+    result = run(ready, "init-db")
+    assert result.exit_code == 0
+    assert "create-user" not in result.stdout
+
+
+def test_demo_data_loads_a_directory(ready: Flask) -> None:
+    result = run(ready, "demo-data", "--agents", "2000", "--seed", "7")
+    assert result.exit_code == 0, result.output
+    assert "Loaded 2000 agents" in result.stdout
+    assert count(Agent) == 2000
+    assert count(Peripheral) == 5
+    assert count(AgentTeam) == 40
+    agents = table(Agent)
+    with db.read() as conn:
+        rows = conn.execute(select(agents)).all()
+    names = [r.user_name_key for r in rows]
+    assert len(set(names)) == len(names)
+    assert all(r.user_name_key == r.user_name.lower() for r in rows)
+    assert all(r.agent_id.isdigit() and r.change_stamp == 0 for r in rows)
+    assert 50 <= sum(r.supervisor for r in rows) <= 150
+    assert 120 <= sum(r.sso_enabled for r in rows) <= 280
+    assert 120 <= sum(r.agent_team_id is None for r in rows) <= 280
+    assert sum(r.login_enabled for r in rows) > 1800
+
+
+def test_demo_data_on_a_non_empty_directory_changes_nothing(ready: Flask) -> None:
+    assert run(ready, "demo-data", "--agents", "300").exit_code == 0
+    with db.read() as conn:
+        before = conn.execute(select(table(Agent)).order_by(table(Agent).c.id)).all()
+    result = run(ready, "demo-data", "--agents", "50", "--seed", "2")
+    assert result.exit_code == 0, result.output
+    assert "Nothing changed" in result.stdout
+    with db.read() as conn:
+        assert conn.execute(select(table(Agent)).order_by(table(Agent).c.id)).all() == before
+
+
+def test_demo_data_replace(ready: Flask) -> None:
+    assert run(ready, "demo-data", "--agents", "300").exit_code == 0
+    result = run(ready, "demo-data", "--agents", "120", "--seed", "2", "--replace")
+    assert result.exit_code == 0, result.output
+    assert "Loaded 120 agents" in result.stdout
+    assert count(Agent) == 120
+    assert count(Peripheral) == 5
+
+
+def test_demo_data_is_deterministic(ready: Flask) -> None:
+    agents = table(Agent)
+    loads = []
+    for _ in range(2):
+        with db.write() as conn:
+            directory.load_demo(conn, 500, seed=11, replace=True)
+        with db.read() as conn:
+            loads.append(conn.execute(select(agents).order_by(agents.c.id)).all())
+    assert loads[0] == loads[1]
+    with db.write() as conn:
+        directory.load_demo(conn, 500, seed=12, replace=True)
+    with db.read() as conn:
+        assert conn.execute(select(agents).order_by(agents.c.id)).all() != loads[0]
+
+
+def test_demo_data_needs_the_schema(cli_app: Flask) -> None:
+    result = run(cli_app, "demo-data", "--agents", "10")
+    assert result.exit_code == 1
+    assert "init-db" in result.output
+
+
+def test_create_user_then_token(ready: Flask) -> None:
+    result = run(
+        ready, "create-user", "alice", "--role", "admin", "--password-stdin", input="s3cret pw\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert users.authenticate_basic(db.engine, "alice", "s3cret pw") == Principal("alice", "admin")
+
+    result = run(ready, "create-token", "alice")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert users.authenticate_token(db.engine, lines[0]) == Principal("alice", "admin")
+
+
+def test_create_user_prompts_for_a_hidden_confirmed_password(ready: Flask) -> None:
+    result = run(ready, "create-user", "vic", "--role", "viewer", input="pw one\npw one\n")
+    assert result.exit_code == 0, result.output
+    assert "pw one" not in result.output
+    assert users.authenticate_basic(db.engine, "vic", "pw one") == Principal("vic", "viewer")
+
+
+@pytest.mark.parametrize(
+    ("role", "stdin", "error"),
+    [
+        ("root", "pw\n", "--role"),
+        ("admin", "\n", "password is required"),
+        ("admin", "", "password is required"),
+    ],
+)
+def test_create_user_refuses(ready: Flask, role: str, stdin: str, error: str) -> None:
+    result = run(ready, "create-user", "eve", "--role", role, "--password-stdin", input=stdin)
+    assert result.exit_code != 0
+    assert error in result.stderr
+    assert count(User) == 0
+
+
+def test_create_user_refuses_a_duplicate_in_any_case(ready: Flask) -> None:
+    args = ("--role", "admin", "--password-stdin")
+    assert run(ready, "create-user", "Alice", *args, input="a\n").exit_code == 0
+    result = run(ready, "create-user", "alice", *args, input="b\n")
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+
+
+def test_create_token_for_unknown_user(ready: Flask) -> None:
+    result = run(ready, "create-token", "nobody")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "nobody" in result.stderr

@@ -1,0 +1,263 @@
+"""The job engine and the SSO-migration rules, run directly (no Celery) on SQLite."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Agent, Job, JobLine, JobState, table
+from app.services import downloads, engine, jobs
+from tests import factories
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 - .+$")
+
+
+def submit(app: Flask, text: str, description: str = "t") -> int:
+    checked = jobs.check_file(text.encode(), None, app.config["SETTINGS"].max_file_bytes)
+    with db.write() as conn:
+        return jobs.create_job(conn, checked, description, "admin", "web-test")
+
+
+def run(app: Flask, job_id: int, **overrides: Any) -> int | None:
+    settings = app.config["SETTINGS"].replace(**overrides)
+    return engine.run_job(db, settings, job_id)
+
+
+def job_row(job_id: int) -> Any:
+    with db.read() as conn:
+        return conn.execute(select(table(Job)).where(table(Job).c.id == job_id)).one()
+
+
+def agent_row(agent_id: int) -> Any:
+    with db.read() as conn:
+        return conn.execute(select(table(Agent)).where(table(Agent).c.id == agent_id)).one()
+
+
+def log_of(job_id: int) -> list[str]:
+    text = "".join(downloads.open_log(db.engine, job_id))
+    lines = text.splitlines()
+    assert all(LOG_LINE.match(line) for line in lines), text
+    return [line.split(" - ", 1)[1] for line in lines]
+
+
+def test_successful_job_renames_enables_sso_and_logs(app: Flask) -> None:
+    with db.write() as conn:
+        a = factories.agent(conn, "asmith")
+        b = factories.agent(conn, "bjones")
+    job_id = submit(
+        app,
+        factories.csv_text([["asmith", "A", "S", "asmith@example.com"], ["bjones", "B", "J", ""]]),
+    )
+    assert run(app, job_id) == JobState.SUCCEEDED
+    renamed, kept = agent_row(a), agent_row(b)
+    assert (renamed.user_name, renamed.user_name_key) == (
+        "asmith@example.com",
+        "asmith@example.com",
+    )
+    assert renamed.sso_enabled and renamed.change_stamp == 1
+    assert (kept.user_name, kept.sso_enabled, kept.change_stamp) == ("bjones", True, 1)
+    job = job_row(job_id)
+    assert (
+        job.total_records,
+        job.processed_records,
+        job.succeeded_records,
+        job.failed_records,
+    ) == (2, 2, 2, 0)
+    assert job.start_ms and job.end_ms and job.end_ms >= job.start_ms
+    assert job.lease_owner is None
+    assert log_of(job_id) == [
+        "Job created by admin on web-test",
+        "Job started on web-test",
+        "Processing line 1: Header",
+        "Processing line 2: userName=asmith, newUserName=asmith@example.com",
+        f"Updated /unifiedconfig/config/agent/{a}",
+        "Processing line 3: userName=bjones, newUserName=",
+        f"Updated /unifiedconfig/config/agent/{b}",
+        "Job completed successfully",
+        "2 lines processed, 2 succeeded, 0 failed",
+    ]
+
+
+def test_every_row_rule(app: Flask) -> None:
+    with db.write() as conn:
+        ok = factories.agent(conn, "Mixed.Case")
+        factories.agent(conn, "ssouser", sso=True)
+        factories.agent(conn, "taken")
+        factories.agent(conn, "victim")
+        factories.agent(conn, "spacey")
+        factories.agent(conn, "longname")
+        factories.agent(conn, "unicode")
+    rows = [
+        ["mixed.case", "", "", "MIXED.CASE"],  # case-only rename of a case-insensitive match
+        ["nobody", "", "", ""],
+        ["SSOUSER", "", "", ""],
+        ["", "x", "y", "z"],
+        ["victim", "", "", "TAKEN"],
+        ["spacey", "", "", "has space"],
+        ["longname", "", "", "x" * 256],
+        ["unicode", "", "", "jösé"],
+        ["Mixed.Case", "", "", "again"],  # already migrated by line 2
+    ]
+    job_id = submit(app, factories.csv_text(rows))
+    assert run(app, job_id) == JobState.PARTIAL
+    assert agent_row(ok).user_name == "MIXED.CASE"
+    log = log_of(job_id)
+    errors = [line for line in log if line.startswith("Error processing")]
+    assert errors == [
+        "Error processing line 3: userName: The specified agent userName does not exist: nobody",
+        "Error processing line 4: userName: The specified agent userName is already enabled for SSO: SSOUSER",
+        "Error processing line 5: userName: userName is required",
+        "Error processing line 6: newUserName: The specified newUserName is already in use: TAKEN",
+        "Error processing line 7: newUserName: The newUserName must be at most 255 printable ASCII characters without spaces: has space",
+        f"Error processing line 8: newUserName: The newUserName must be at most 255 printable ASCII characters without spaces: {'x' * 256}",
+        "Error processing line 9: newUserName: The newUserName must be at most 255 printable ASCII characters without spaces: jösé",
+        "Error processing line 10: userName: The specified agent userName is already enabled for SSO: Mixed.Case",
+    ]
+    assert log[-2:] == [
+        "Job partially completed due to errors",
+        "9 lines processed, 1 succeeded, 8 failed",
+    ]
+    assert agent_row(ok + 3).user_name == "victim"  # untouched by its failed row
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 1000])
+def test_name_freed_earlier_in_the_file_can_be_taken(app: Flask, chunk_size: int) -> None:
+    with db.write() as conn:
+        first = factories.agent(conn, "bob")
+        second = factories.agent(conn, "carl")
+    rows = [["bob", "", "", "robert"], ["carl", "", "", "bob"], ["robert", "", "", "x"]]
+    job_id = submit(app, factories.csv_text(rows))
+    assert run(app, job_id, chunk_size=chunk_size) == JobState.PARTIAL
+    assert agent_row(first).user_name == "robert"
+    assert agent_row(second).user_name == "bob"
+    assert [line for line in log_of(job_id) if line.startswith("Error")] == [
+        "Error processing line 4: userName: The specified agent userName is already enabled for SSO: robert"
+    ]
+
+
+def test_all_rows_failing_fails_the_job(app: Flask) -> None:
+    job_id = submit(app, factories.csv_text([["ghost", "", "", ""]]))
+    assert run(app, job_id) == JobState.FAILED
+    assert log_of(job_id)[-2:] == [
+        "Job failed due to errors",
+        "1 lines processed, 0 succeeded, 1 failed",
+    ]
+
+
+def test_chunks_commit_progress_and_outcomes(app: Flask) -> None:
+    names = [f"user{i}" for i in range(25)]
+    with db.write() as conn:
+        factories.agents(conn, names)
+    job_id = submit(
+        app, factories.csv_text([[n, "", "", f"{n}@sso"] for n in names] + [["ghost", "", "", ""]])
+    )
+    assert run(app, job_id, chunk_size=4) == JobState.PARTIAL
+    job = job_row(job_id)
+    assert (job.processed_records, job.succeeded_records, job.failed_records) == (26, 25, 1)
+    with db.read() as conn:
+        numbers = (
+            conn.execute(
+                select(table(JobLine).c.line_number).where(table(JobLine).c.job_id == job_id)
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(numbers) == list(range(2, 28))
+
+
+def test_values_with_newlines_stay_on_one_log_line(app: Flask) -> None:
+    text = 'userName,firstName,lastName,newUserName\n"ghost\nline",A,B,\n'
+    job_id = submit(app, text)
+    run(app, job_id)
+    assert "Processing line 2: userName=ghost\\nline, newUserName=" in log_of(job_id)
+
+
+def test_failed_rows_download(app: Flask) -> None:
+    with db.write() as conn:
+        factories.agent(conn, "good")
+    job_id = submit(app, factories.csv_text([["good", "G", "D", ""], ["bad", "=cmd", "B", "n"]]))
+    run(app, job_id)
+    body = "".join(downloads.open_failed(db.engine, job_id))
+    assert body.splitlines() == [
+        "userName,firstName,lastName,newUserName,lineNumber,error",
+        "bad,'=cmd,B,n,3,userName: The specified agent userName does not exist: bad",
+    ]
+
+
+def test_resume_after_a_crash_redoes_nothing(app: Flask) -> None:
+    names = [f"agent{i}" for i in range(10)]
+    with db.write() as conn:
+        ids = factories.agents(conn, names)
+    job_id = submit(app, factories.csv_text([[n, "", "", f"{n}@sso"] for n in names]))
+    settings = app.config["SETTINGS"].replace(chunk_size=3)
+    crashed = engine.JobRunner(db, settings, job_id)
+    assert crashed.claim()
+    job_type, records = crashed.load()
+    crashed.run_chunk(job_type, [next(records) for _ in range(3)])
+    # The worker dies here. Its lease lapses; another worker takes over.
+    assert engine.JobRunner(db, settings, job_id).run() is None  # lease still held
+    with db.write() as conn:
+        conn.execute(update(table(Job)).where(table(Job).c.id == job_id).values(lease_until_ms=0))
+    assert engine.JobRunner(db, settings, job_id).run() == JobState.SUCCEEDED
+    assert all(agent_row(i).change_stamp == 1 for i in ids)
+    log = log_of(job_id)
+    assert sum(line.startswith("Updated") for line in log) == 10
+    assert "Job resumed on web-test after line 4" in log
+    assert (
+        log.index("Job resumed on web-test after line 4")
+        == log.index("Processing line 5: userName=agent3, newUserName=agent3@sso") - 0 - 1
+    )
+    # The crashed worker wakes up: its lease is gone, it writes nothing.
+    with pytest.raises(engine.LeaseLost):
+        crashed.run_chunk(job_type, [next(records)])
+
+
+def test_cancel_while_processing_stops_at_the_next_chunk(app: Flask) -> None:
+    names = [f"c{i}" for i in range(6)]
+    with db.write() as conn:
+        factories.agents(conn, names)
+    job_id = submit(app, factories.csv_text([[n, "", "", ""] for n in names]))
+    runner = engine.JobRunner(db, app.config["SETTINGS"].replace(chunk_size=2), job_id)
+    assert runner.claim()
+    job_type, records = runner.load()
+    runner.run_chunk(job_type, [next(records), next(records)])
+    with db.write() as conn:
+        job = jobs.get_job(conn, job_id)
+        jobs.update_job(conn, job_id, job.change_stamp, None, JobState.CANCELLED, "admin")
+    assert runner.process() == JobState.CANCELLED
+    job = job_row(job_id)
+    assert (job.job_state, job.processed_records, job.succeeded_records) == (5, 2, 2)
+    log = log_of(job_id)
+    assert log[-3:] == [
+        "Cancellation requested by admin",
+        "Job cancelled after line 3",
+        "2 lines processed, 2 succeeded, 0 failed",
+    ]
+
+
+def test_queued_job_cancelled_at_once_and_never_runs(app: Flask) -> None:
+    with db.write() as conn:
+        factories.agent(conn, "q1")
+    job_id = submit(app, factories.csv_text([["q1", "", "", ""]]))
+    with db.write() as conn:
+        jobs.update_job(conn, job_id, 0, None, JobState.CANCELLED, "admin")
+    assert job_row(job_id).job_state == JobState.CANCELLED
+    assert run(app, job_id) is None
+    assert log_of(job_id)[-2:] == [
+        "Job cancelled by admin",
+        "0 lines processed, 0 succeeded, 0 failed",
+    ]
+
+
+def test_finished_job_is_not_run_again(app: Flask) -> None:
+    with db.write() as conn:
+        factories.agent(conn, "once")
+    job_id = submit(app, factories.csv_text([["once", "", "", "twice"]]))
+    assert run(app, job_id) == JobState.SUCCEEDED
+    assert run(app, job_id) is None
+    assert job_row(job_id).processed_records == 1

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -42,11 +41,13 @@ def _begin_sqlite(conn: Connection) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with this project's per-database settings."""
     if url.startswith("sqlite"):
-        # One connection per checkout: SQLite connections are cheap and must not cross
-        # forked worker processes.
+        # Pooled, not opened per transaction: closing the last connection to a WAL database
+        # checkpoints it, which must not happen once per chunk. Forked workers dispose the
+        # pool they inherit (worker/__init__.py).
         engine = create_engine(
             url,
-            poolclass=NullPool,
+            pool_size=5,
+            max_overflow=10,
             connect_args={"timeout": 30, "check_same_thread": False},
             **kwargs,
         )

@@ -373,6 +373,17 @@ def load_body(schema: Schema, data: Any) -> dict[str, Any]:
     return loaded
 
 
+# Ready-made instances: building a schema costs several times what dumping one row does, and
+# marshmallow 4 schemas hold no per-call state, so views can share these across threads.
+bulk_job_schema = BulkJobSchema()
+bulk_jobs_schema = BulkJobSchema(many=True)
+agent_schema = AgentSchema()
+agents_schema = AgentSchema(many=True)
+page_info_schema = PageInfoSchema()
+permission_info_schema = PermissionInfoSchema()
+bulk_job_create_schema = BulkJobCreateSchema()
+bulk_job_update_schema = BulkJobUpdateSchema()
+
 __all__ = [
     "AgentSchema",
     "ApiErrorSchema",
@@ -384,5 +395,13 @@ __all__ = [
     "PermissionInfoSchema",
     "ValidationFailed",
     "WholeNumber",
+    "agent_schema",
+    "agents_schema",
+    "bulk_job_create_schema",
+    "bulk_job_schema",
+    "bulk_job_update_schema",
+    "bulk_jobs_schema",
     "load_body",
+    "page_info_schema",
+    "permission_info_schema",
 ]

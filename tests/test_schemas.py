@@ -19,6 +19,9 @@ from app.schemas import (
     PageInfoSchema,
     PermissionInfoSchema,
     ValidationFailed,
+    bulk_job_schema,
+    bulk_job_update_schema,
+    bulk_jobs_schema,
     load_body,
 )
 
@@ -80,6 +83,16 @@ def test_bulkjob_fields_in_order_from_an_object() -> None:
         ("succeededRecords", 0),
         ("failedRecords", 0),
     ]
+
+
+def test_shared_instances_dump_and_load_repeatedly() -> None:
+    first = bulk_jobs_schema.dump([JOB, JOB])
+    assert bulk_jobs_schema.dump([JOB, JOB]) == first
+    assert bulk_job_schema.dump(JOB) == first[0]
+    assert load_body(bulk_job_update_schema, {"changeStamp": "1"}) == {"changeStamp": 1}
+    with pytest.raises(errors.FieldRequired):
+        load_body(bulk_job_update_schema, {})
+    assert load_body(bulk_job_update_schema, {"changeStamp": 2}) == {"changeStamp": 2}
 
 
 def test_bulkjob_from_a_mapping_with_times() -> None:

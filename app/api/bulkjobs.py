@@ -68,9 +68,7 @@ def create_job() -> Response:
     jobs.check_description(description)
     checked = jobs.check_file(content, job_type, settings.max_file_bytes)
     with db.write() as conn:
-        job_id = jobs.create_job(
-            conn, checked, description, current().username, settings.host_name
-        )
+        job_id = jobs.create_job(conn, checked, description, current().username, settings.host_name)
     dispatch(current_app, job_id)
     response = Response(status=201)
     response.headers["Location"] = f"{request.host_url.rstrip('/')}{JOB_PATH}{job_id}"

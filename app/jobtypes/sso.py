@@ -39,12 +39,13 @@ class _Agent:
 
 
 def user_name_key(name: str) -> str:
-    """The case-insensitive form of a user name, as the unique index holds it."""
+    """The case-insensitive form of a user name, as the unique index holds it (``str.lower``)."""
     return name.lower()
 
 
 def valid_new_user_name(name: str) -> bool:
-    return len(name) <= MAX_USER_NAME and all(33 <= ord(ch) <= 126 for ch in name)
+    """At most 255 printable ASCII characters, no spaces (str methods: this runs per row)."""
+    return len(name) <= MAX_USER_NAME and name.isascii() and name.isprintable() and " " not in name
 
 
 class _Conflict(Exception):
@@ -70,13 +71,8 @@ class SsoMigration(JobType):
     # The fast path --------------------------------------------------------------------------
 
     def _apply_set_based(self, conn: Connection, records: Sequence[Record]) -> list[Outcome]:
-        keys = set()
-        for record in records:
-            user_name, _first, _last, new_user_name = record.values
-            if user_name:
-                keys.add(user_name_key(user_name))
-            if new_user_name:
-                keys.add(user_name_key(new_user_name))
+        keys = {r.values[0].lower() for r in records if r.values[0]}
+        keys.update(r.values[3].lower() for r in records if r.values[3])
         agents = _read_agents(conn, keys)
         outcomes: list[Outcome] = []
         updates: list[tuple[str, str, int, int]] = []
@@ -85,11 +81,12 @@ class SsoMigration(JobType):
             outcomes.append(outcome)
             if agent is None:
                 continue
-            updates.append((new_name, user_name_key(new_name), agent.id, agent.change_stamp))
-            if agent.key != user_name_key(new_name):
+            new_key = new_name.lower()
+            updates.append((new_name, new_key, agent.id, agent.change_stamp))
+            if agent.key != new_key:
                 del agents[agent.key]
-                agent.key = user_name_key(new_name)
-                agents[agent.key] = agent
+                agent.key = new_key
+                agents[new_key] = agent
             agent.user_name = new_name
             agent.sso = True
         if execute_many(conn, _UPDATE, updates) != len(updates):
@@ -150,7 +147,7 @@ def _decide(record: Record, agents: dict[str, _Agent]) -> tuple[Outcome, _Agent 
     line = record.line_number
     if not user_name:
         return Outcome(line, False, "userName: userName is required"), None, ""
-    agent = agents.get(user_name_key(user_name))
+    agent = agents.get(user_name.lower())
     if agent is None:
         message = f"userName: The specified agent userName does not exist: {user_name}"
         return Outcome(line, False, message), None, ""
@@ -165,7 +162,7 @@ def _decide(record: Record, agents: dict[str, _Agent]) -> tuple[Outcome, _Agent 
                 f"without spaces: {new_user_name}"
             )
             return Outcome(line, False, message), None, ""
-        holder = agents.get(user_name_key(new_user_name))
+        holder = agents.get(new_user_name.lower())
         if holder is not None and holder is not agent:
             message = f"newUserName: The specified newUserName is already in use: {new_user_name}"
             return Outcome(line, False, message), None, ""

@@ -96,7 +96,7 @@ def test_neutralise_formula_starts(cell: str) -> None:
 
 
 def test_header_matching_refusals() -> None:
-    with pytest.raises(InvalidInput, match="expected columns: .*userName,firstName"):
+    with pytest.raises(InvalidInput, match=r"expected columns: .*userName,firstName"):
         jobtypes.match_header(["username", "firstname"], None)
     with pytest.raises(InvalidInput, match="expected columns"):
         jobtypes.match_header(["username", "username", "firstname", "lastname"], None)

@@ -9,7 +9,7 @@ from app.api.auth import READ_AGENTS, current, roles
 from app.api.paging import page_info, permission_info
 from app.api.representation import render, wants_json
 from app.extensions import db
-from app.schemas import AgentSchema
+from app.schemas import agent_schema, agents_schema, page_info_schema, permission_info_schema
 from app.services import agents, listing
 
 
@@ -25,9 +25,9 @@ def list_agents() -> Response:
     permissions = permission_info(current().role)
     permissions.update(canCreate=False, canUpdate=False, canDelete=False)
     data = {
-        "pageInfo": page_info(page, total, start),
-        "permissionInfo": permissions,
-        "agents": AgentSchema(many=True).dump(rows),
+        "pageInfo": page_info_schema.dump(page_info(page, total, start)),
+        "permissionInfo": permission_info_schema.dump(permissions),
+        "agents": agents_schema.dump(rows),
     }
     return render(data, "results", json=wants_json(request))
 
@@ -38,4 +38,4 @@ def get_agent(agent_id: int) -> Response:
     """One agent."""
     with db.read() as conn:
         row = agents.get_agent(conn, agent_id)
-    return render(AgentSchema().dump(row), "agent", json=wants_json(request))
+    return render(agent_schema.dump(row), "agent", json=wants_json(request))

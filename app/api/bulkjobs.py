@@ -13,7 +13,15 @@ from app.api.representation import parse_body, render, wants_json
 from app.errors import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.extensions import db
 from app.queue import dispatch
-from app.schemas import BulkJobCreateSchema, BulkJobSchema, BulkJobUpdateSchema, load_body
+from app.schemas import (
+    bulk_job_create_schema,
+    bulk_job_schema,
+    bulk_job_update_schema,
+    bulk_jobs_schema,
+    load_body,
+    page_info_schema,
+    permission_info_schema,
+)
 from app.services import downloads, jobs, listing
 
 JOB_PATH = "/unifiedconfig/config/bulkjob/"
@@ -47,7 +55,7 @@ def _upload() -> tuple[bytes, str | None, int | None]:
         args = request.args
         return request.get_data(), args.get("description"), _job_type_param(args.get("jobType"))
     if mimetype in ("application/json", "application/xml", "text/xml"):
-        body = load_body(BulkJobCreateSchema(), parse_body(request, "bulkJob"))
+        body = load_body(bulk_job_create_schema, parse_body(request, "bulkJob"))
         if not body.get("fileContent"):
             raise FieldRequired("fileContent is required", "fileContent")
         content = body["fileContent"].encode("utf-8")
@@ -85,9 +93,9 @@ def list_jobs() -> Response:
             conn, page, request.args.get("q"), request.args.get("sort")
         )
     data = {
-        "pageInfo": page_info(page, total, start),
-        "permissionInfo": permission_info(current().role),
-        "bulkJobs": BulkJobSchema(many=True).dump(rows),
+        "pageInfo": page_info_schema.dump(page_info(page, total, start)),
+        "permissionInfo": permission_info_schema.dump(permission_info(current().role)),
+        "bulkJobs": bulk_jobs_schema.dump(rows),
     }
     return render(data, "results", json=wants_json(request))
 
@@ -98,14 +106,14 @@ def get_job(job_id: int) -> Response:
     """One job."""
     with db.read() as conn:
         row = jobs.get_job(conn, job_id)
-    return render(BulkJobSchema().dump(row), "bulkJob", json=wants_json(request))
+    return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 
 @bp.put("/bulkjob/<int:job_id>", strict_slashes=False)
 @roles(*WRITE_JOBS)
 def update_job(job_id: int) -> Response:
     """Change the description or cancel (jobState 5), guarded by changeStamp."""
-    body = load_body(BulkJobUpdateSchema(), parse_body(request, "bulkJob"))
+    body = load_body(bulk_job_update_schema, parse_body(request, "bulkJob"))
     with db.write() as conn:
         row = jobs.update_job(
             conn,
@@ -115,7 +123,7 @@ def update_job(job_id: int) -> Response:
             body.get("jobState"),
             current().username,
         )
-    return render(BulkJobSchema().dump(row), "bulkJob", json=wants_json(request))
+    return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 
 @bp.delete("/bulkjob/<int:job_id>", strict_slashes=False)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from app.errors import ServiceError
 from app.extensions import db
-from app.services import directory, schema, users
+from app.services import directory, users
 
 FIRST_ADMIN_HINT = """\
 There are no users yet, and there is no default password. Create the first admin with:
@@ -31,6 +31,8 @@ def _database_url() -> str:
 
 
 def _require_schema() -> None:
+    from app.services import schema
+
     if schema.current(_database_url()) is None:
         raise click.ClickException("the database has no schema yet: run `flask --app app init-db`")
 
@@ -39,6 +41,9 @@ def _require_schema() -> None:
 @with_appcontext
 def init_db() -> None:
     """Create the database schema, or migrate it to the newest version. Safe to repeat."""
+    # Imported here so that web and worker processes never load Alembic.
+    from app.services import schema
+
     url = _database_url()
     schema.upgrade(url)
     shown = make_url(url).render_as_string(hide_password=True)

@@ -53,11 +53,7 @@ class Settings:
             database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
         elif database_url.startswith("postgresql://"):
             database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
-        broker_url = (
-            env.get("CELERY_BROKER_URL")
-            or env.get("REDIS_URL")
-            or "filesystem://"
-        )
+        broker_url = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "filesystem://"
         return cls(
             data_dir=data_dir,
             database_url=database_url,

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
-from sqlalchemy.engine import make_url
+# Alembic announces each of its plugins at INFO when it is imported; that is only noise here.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-from app.extensions import make_engine
-from app.models import Base
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import Engine, inspect  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app.extensions import make_engine  # noqa: E402
+from app.models import Base  # noqa: E402
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -87,10 +88,15 @@ class Agent(Base):
     change_stamp: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
-        # The template: non-SSO agents in id order, optionally by peripheral / team.
-        Index("ix_agents_sso_id", "sso_enabled", "id"),
-        Index("ix_agents_peripheral_sso", "peripheral_id", "sso_enabled", "id"),
-        Index("ix_agents_team_sso", "agent_team_id", "sso_enabled", "id"),
+        # The template reads agents not yet on SSO in id order. A partial index: migrating an
+        # agent removes one entry, where a full (sso_enabled, ...) index would rewrite two on
+        # every row of a bulk job. Peripheral and team filters are applied while walking it.
+        Index(
+            "ix_agents_not_sso",
+            "id",
+            sqlite_where=text("sso_enabled = 0"),
+            postgresql_where=text("sso_enabled = false"),
+        ),
     )
 
 

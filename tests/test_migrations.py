@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -20,9 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from app.extensions import make_engine
 from app.models import Base
 from app.services import schema
-
-PG_URL = os.environ.get("BULKJOB_TEST_PG", "")
-REQUIRE_SERVICES = os.environ.get("BULKJOB_REQUIRE_SERVICES") == "1"
+from tests.conftest import PG_URL, services_unavailable
 
 
 def differences(url: str) -> list[Any]:
@@ -54,10 +51,6 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
     """A URL whose connections use a schema of their own, dropped afterwards."""
-    if not PG_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("BULKJOB_REQUIRE_SERVICES is set but BULKJOB_TEST_PG is not")
-        pytest.skip("BULKJOB_TEST_PG is not set")
     name = f"mig_{secrets.token_hex(6)}"
     admin = create_engine(PG_URL)
     try:
@@ -65,9 +58,7 @@ def pg_schema_url() -> Iterator[str]:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
     except DBAPIError as exc:
         admin.dispose()
-        if REQUIRE_SERVICES:
-            pytest.fail(f"PostgreSQL at {PG_URL} is required: {exc}")
-        pytest.skip(f"PostgreSQL at {PG_URL} is unavailable: {exc}")
+        services_unavailable(f"PostgreSQL at {PG_URL}: {exc}")
     url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
     try:
         yield url.render_as_string(hide_password=False)

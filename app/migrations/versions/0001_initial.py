@@ -149,18 +149,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_name_key", name=op.f("uq_agents_user_name_key")),
     )
     op.create_index(
-        "ix_agents_peripheral_sso", "agents", ["peripheral_id", "sso_enabled", "id"], unique=False
-    )
-    op.create_index("ix_agents_sso_id", "agents", ["sso_enabled", "id"], unique=False)
-    op.create_index(
-        "ix_agents_team_sso", "agents", ["agent_team_id", "sso_enabled", "id"], unique=False
+        "ix_agents_not_sso",
+        "agents",
+        ["id"],
+        unique=False,
+        sqlite_where=sa.text("sso_enabled = 0"),
+        postgresql_where=sa.text("sso_enabled = false"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_agents_team_sso", table_name="agents")
-    op.drop_index("ix_agents_sso_id", table_name="agents")
-    op.drop_index("ix_agents_peripheral_sso", table_name="agents")
+    op.drop_index("ix_agents_not_sso", table_name="agents")
     op.drop_table("agents")
     op.drop_table("job_lines")
     op.drop_table("job_files")

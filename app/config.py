@@ -10,8 +10,11 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from app.services.maintenance import Window, parse_windows
 
 MAX_FILE_BYTES = 3 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -27,6 +30,22 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from exc
+
+
+def _windows(raw: str) -> str:
+    """Check BULKJOB_MAINTENANCE_WINDOWS at start-up, so a typo fails loudly, not silently."""
+    parse_windows(raw)
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's configuration; ``from_env`` is the only reader of the environment."""
@@ -37,7 +56,11 @@ class Settings:
     secret_key: str = ""
     host_name: str = field(default_factory=socket.gethostname)
     chunk_size: int = 1000
-    lease_seconds: int = 60
+    lease_seconds: int = 30
+    sweep_seconds: float = 5.0
+    redispatch_seconds: int = 20
+    db_retry_seconds: int = 60
+    maintenance_windows: str = ""
     template_limit: int = 12000
     max_file_bytes: int = MAX_FILE_BYTES
     max_body_bytes: int = MAX_BODY_BYTES
@@ -61,10 +84,18 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or "",
             host_name=env.get("BULKJOB_HOST_NAME") or socket.gethostname(),
             chunk_size=max(1, _int(env, "BULKJOB_CHUNK_SIZE", 1000)),
-            lease_seconds=max(5, _int(env, "BULKJOB_LEASE_SECONDS", 60)),
+            lease_seconds=max(2, _int(env, "BULKJOB_LEASE_SECONDS", 30)),
+            sweep_seconds=max(0.2, _float(env, "BULKJOB_SWEEP_SECONDS", 5.0)),
+            redispatch_seconds=max(1, _int(env, "BULKJOB_REDISPATCH_SECONDS", 20)),
+            db_retry_seconds=max(0, _int(env, "BULKJOB_DB_RETRY_SECONDS", 60)),
+            maintenance_windows=_windows(env.get("BULKJOB_MAINTENANCE_WINDOWS") or ""),
             template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         )
+
+    @cached_property
+    def windows(self) -> tuple[Window, ...]:
+        return parse_windows(self.maintenance_windows)
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

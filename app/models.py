@@ -123,6 +123,8 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(255))
     lease_until_ms: Mapped[int | None] = mapped_column(BigInteger)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When a "run job N" message was last sent; the sweeper re-sends one the broker lost.
+    dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),

@@ -83,3 +83,26 @@ def csv_text(
 ) -> str:
     lines = [header, *(",".join(r) for r in rows)]
     return "\n".join(lines) + "\n"
+
+
+def bulk_agents(conn: Connection, names: list[str], peripheral_id: int = 5000) -> None:
+    """Many agents in one executemany (for jobs of tens of thousands of rows)."""
+    peripheral(conn, peripheral_id)
+    start = next(_ids)
+    rows = [
+        {
+            "agent_id": str(100000 + start + i),
+            "peripheral_id": peripheral_id,
+            "first_name": "First",
+            "last_name": "Last",
+            "user_name": name,
+            "user_name_key": name.lower(),
+            "login_enabled": True,
+            "sso_enabled": False,
+            "supervisor": False,
+            "description": "",
+            "change_stamp": 0,
+        }
+        for i, name in enumerate(names)
+    ]
+    conn.execute(insert(table(Agent)), rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,11 @@ def service_env(settings: Any, **extra: str) -> dict[str, str]:
         DATA_DIR=str(settings.data_dir),
         SECRET_KEY="test-secret",
         BULKJOB_CHUNK_SIZE=str(settings.chunk_size),
+        BULKJOB_LEASE_SECONDS=str(settings.lease_seconds),
+        BULKJOB_SWEEP_SECONDS=str(settings.sweep_seconds),
+        BULKJOB_REDISPATCH_SECONDS=str(settings.redispatch_seconds),
+        BULKJOB_DB_RETRY_SECONDS=str(settings.db_retry_seconds),
+        BULKJOB_MAINTENANCE_WINDOWS=settings.maintenance_windows,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
@@ -100,3 +106,47 @@ def wait_for_final(
             return job
         time.sleep(0.1)
     raise TimeoutError(f"job did not finish: {job}")
+
+
+class RedisServer:
+    """A private redis-server on a free port, so a test can kill and restart its broker."""
+
+    def __init__(self, log_dir: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_dir = log_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.log_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

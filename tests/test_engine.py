@@ -25,7 +25,7 @@ def submit(app: Flask, text: str, description: str = "t") -> int:
 
 def run(app: Flask, job_id: int, **overrides: Any) -> int | None:
     settings = app.config["SETTINGS"].replace(**overrides)
-    return engine.run_job(db, settings, job_id)
+    return engine.run_job(db, settings, job_id).final_state
 
 
 def job_row(job_id: int) -> Any:

@@ -1,17 +1,13 @@
-"""The Celery worker: ``celery -A worker:celery_app worker``."""
+"""The Celery worker: ``celery -A worker:celery_app worker``.
 
-from celery.signals import worker_process_init
+Besides running tasks, every worker sweeps the database for jobs the broker lost (see
+``app.services.sweeper``) and turns SIGTERM into "finish the chunk in flight, then hand the
+job back" (see ``worker.lifecycle``).
+"""
 
 from app import create_app
-from app.extensions import db
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 
-from worker import tasks  # noqa: E402,F401  (registers the tasks)
-
-
-@worker_process_init.connect
-def _fresh_connections(**_kwargs: object) -> None:
-    """A forked pool process must not share the parent's database connections."""
-    db.engine.dispose(close=False)
+from worker import lifecycle, tasks  # noqa: E402,F401  (registers signal handlers and tasks)

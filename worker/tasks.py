@@ -6,11 +6,16 @@ from celery import shared_task
 from flask import current_app
 
 from app.extensions import db
-from app.queue import RUN_JOB
-from app.services import engine
+from app.queue import RUN_JOB, dispatch
+from app.services import engine, sweeper
+from worker.lifecycle import stopping
 
 
 @shared_task(name=RUN_JOB, ignore_result=True)
 def run_job(job_id: int) -> int | None:
     """Run bulk job ``job_id`` (a no-op if another worker holds it or it has finished)."""
-    return engine.run_job(db, current_app.config["SETTINGS"], job_id)
+    runner = engine.run_job(db, current_app.config["SETTINGS"], job_id, stopping.is_set)
+    if runner.released:
+        # This worker is shutting down: send the job on so another worker resumes it now.
+        sweeper.mark_dispatched(db, job_id, dispatched=dispatch(current_app, job_id))
+    return runner.final_state

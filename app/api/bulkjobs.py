@@ -22,7 +22,7 @@ from app.schemas import (
     page_info_schema,
     permission_info_schema,
 )
-from app.services import downloads, jobs, listing
+from app.services import downloads, jobs, listing, sweeper
 
 JOB_PATH = "/unifiedconfig/config/bulkjob/"
 
@@ -77,7 +77,10 @@ def create_job() -> Response:
     checked = jobs.check_file(content, job_type, settings.max_file_bytes)
     with db.write() as conn:
         job_id = jobs.create_job(conn, checked, description, current().username, settings.host_name)
-    dispatch(current_app, job_id)
+    if not dispatch(current_app, job_id):
+        # Accepted all the same: the job is in the database, and a worker's sweep sends it
+        # as soon as the broker is back.
+        sweeper.mark_dispatched(db, job_id, dispatched=False)
     response = Response(status=201)
     response.headers["Location"] = f"{request.host_url.rstrip('/')}{JOB_PATH}{job_id}"
     return response

@@ -5,6 +5,12 @@ records' outcomes, the agents it changed, the job's counters and a renewed lease
 a crash loses at most the chunk in flight, and a worker that resumes the job starts after the
 last committed line. The lease (owner + expiry on the job row) is taken with one conditional
 UPDATE, so two deliveries of the same task can never both run a job.
+
+Transient database errors (a dropped connection, a lock or serialization failure, SQLite's
+"database is locked") are retried with backoff for ``db_retry_seconds``; past that the runner
+gives up *for now* (the job is not failed: its lease lapses and the sweeper has it resumed).
+A job fails only for what retrying cannot mend. A stop request (SIGTERM) ends the run after the
+chunk in flight commits; the runner then releases the job so another worker resumes it at once.
 """
 
 from __future__ import annotations
@@ -12,24 +18,29 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, cast, false, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobtypes
 from app.config import Settings
 from app.dbutil import execute_many, now_ms
 from app.extensions import Database
 from app.jobtypes.csvfile import CsvFile, Record, decode
-from app.models import Job, JobFile, JobLine, JobState, table
+from app.models import Job, JobEvent, JobFile, JobLine, JobState, table
 from app.services.jobs import add_event
+from app.services.maintenance import open_window
 
 jobs = table(Job)
 files = table(JobFile)
 lines = table(JobLine)
+events = table(JobEvent)
 log = logging.getLogger(__name__)
 
 _INSERT_LINE = (
@@ -37,8 +48,18 @@ _INSERT_LINE = (
 )
 
 
+T = TypeVar("T")
+
+
 class LeaseLost(Exception):
     """Another worker took the job over (our lease lapsed); stop without writing."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that may well not happen again: worth retrying."""
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError)
+    )
 
 
 @dataclass
@@ -56,23 +77,63 @@ def worker_identity(host_name: str) -> str:
 class JobRunner:
     """Runs one job to its end (or until cancelled, or until its lease is lost)."""
 
-    def __init__(self, db: Database, settings: Settings, job_id: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        job_id: int,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.job_id = job_id
+        self.should_stop = should_stop
         self.owner = worker_identity(settings.host_name)
         self.counts = _Counts()
+        # True when the run ended by handing the job back (shutdown): the caller re-dispatches.
+        self.released = False
+        self.retries = 0
+        self.final_state: int | None = None
+
+    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+        """``action()``, retried with backoff while it fails with a transient database error."""
+        deadline = time.monotonic() + self.settings.db_retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return action()
+            except DBAPIError as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                self.retries += 1
+                log.warning(
+                    "job %s: transient database error while %s, retrying in %.1f s: %s",
+                    self.job_id,
+                    what,
+                    delay,
+                    str(exc).splitlines()[0],
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _lease_until(self) -> int:
         return now_ms() + self.settings.lease_seconds * 1000
 
     def claim(self) -> bool:
         """Take the job if it is Queued, or Processing with a lapsed lease."""
+        return self._retrying("claiming the job", self._claim)
+
+    def _claim(self) -> bool:
         now = now_ms()
         with self.db.write() as conn:
-            started_before = conn.execute(
-                select(jobs.c.start_ms).where(jobs.c.id == self.job_id)
-            ).scalar()
+            job = conn.execute(
+                select(jobs.c.start_ms, jobs.c.job_state).where(jobs.c.id == self.job_id)
+            ).first()
+            if job is None:
+                return False
+            started_before = job.start_ms
+            if job.job_state == JobState.QUEUED and self._wait_for_window(conn):
+                return False
             result = conn.execute(
                 update(jobs)
                 .where(
@@ -113,6 +174,28 @@ class JobRunner:
                 )
         return True
 
+    def _wait_for_window(self, conn: Connection) -> bool:
+        """If a maintenance window is open, leave the job Queued and say so in its log (once)."""
+        found = open_window(self.settings.windows, datetime.now(UTC))
+        if found is None:
+            return False
+        window, closes = found
+        message = (
+            f"Job waiting: maintenance window {window.text} (UTC) is open until "
+            f"{closes.isoformat(timespec='seconds')}; the job starts when it closes"
+        )
+        last = conn.execute(
+            select(events.c.message)
+            .where(events.c.job_id == self.job_id)
+            .order_by(events.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if last != message:
+            add_event(conn, self.job_id, message)
+        # Not dispatched any more: the sweeper sends it again as soon as the window closes.
+        conn.execute(update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None))
+        return True
+
     def load(self) -> tuple[jobtypes.JobType, Iterator[Record]]:
         """The job's type and the records not yet committed."""
         with self.db.read() as conn:
@@ -139,16 +222,31 @@ class JobRunner:
     def process(self) -> int | None:
         """Run the claimed job's remaining records to the end, a chunk at a time."""
         try:
-            job_type, records = self.load()
+            job_type, records = self._retrying("reading the file", self.load)
             while True:
                 chunk = list(itertools.islice(records, self.settings.chunk_size))
                 if not chunk:
-                    return self.finish(cancelled_by=None)
-                cancelled_by = self.run_chunk(job_type, chunk)
-                if cancelled_by is not None:
-                    return self.finish(cancelled_by=cancelled_by)
+                    return self._retrying("finishing", lambda: self.finish(cancelled=False))
+                if self.run_chunk(job_type, chunk) is not None:
+                    return self._retrying("cancelling", lambda: self.finish(cancelled=True))
+                if self.should_stop():
+                    self._retrying("handing the job back", self.release)
+                    return None
         except LeaseLost:
             log.warning("job %s: lease lost to another worker; stopping", self.job_id)
+            return None
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                log.exception("job %s failed", self.job_id)
+                return self.fail(f"{type(exc).__name__}: {exc}")
+            # Not a failure of the job: the database is unreachable. The lease lapses and the
+            # sweeper has the job resumed from its last committed chunk.
+            log.error(
+                "job %s: database unavailable for %s s; leaving the job to be resumed: %s",
+                self.job_id,
+                self.settings.db_retry_seconds,
+                str(exc).splitlines()[0],
+            )
             return None
         except Exception as exc:
             log.exception("job %s failed", self.job_id)
@@ -156,6 +254,9 @@ class JobRunner:
 
     def run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
         """Apply one chunk and commit it with its outcomes; return who cancelled, if anyone."""
+        return self._retrying("applying a chunk", lambda: self._run_chunk(job_type, chunk))
+
+    def _run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
         with self.db.write() as conn:
             cancelled_by = self._check_lease(conn)
             if cancelled_by is not None:
@@ -204,9 +305,9 @@ class JobRunner:
         if result.rowcount != 1:
             raise LeaseLost
 
-    def finish(self, cancelled_by: str | None) -> int:
+    def finish(self, cancelled: bool) -> int:
         counts = self.counts
-        if cancelled_by is not None:
+        if cancelled:
             state, message = JobState.CANCELLED, f"Job cancelled after line {counts.last_line}"
         elif counts.failed == 0 and counts.processed > 0:
             state, message = JobState.SUCCEEDED, "Job completed successfully"
@@ -217,10 +318,31 @@ class JobRunner:
         self._end(state, [message, self._summary()])
         return state
 
+    def release(self) -> None:
+        """Hand the job back after a committed chunk (shutdown): another worker resumes it."""
+        now = now_ms()
+        with self.db.write() as conn:
+            self._save_counts(
+                conn, self.counts, lease_owner=None, lease_until_ms=0, dispatched_ms=None
+            )
+            add_event(
+                conn,
+                self.job_id,
+                f"Worker {self.settings.host_name} stopping after line {self.counts.last_line}; "
+                "the job will resume on another worker",
+                after_line=self.counts.last_line,
+                now=now,
+            )
+        self.released = True
+
     def fail(self, reason: str) -> int | None:
         try:
-            self._end(JobState.FAILED, [f"Job failed: {reason}", self._summary()])
-        except LeaseLost:
+            self._retrying(
+                "failing the job",
+                lambda: self._end(JobState.FAILED, [f"Job failed: {reason}", self._summary()]),
+            )
+        except (LeaseLost, DBAPIError):
+            log.exception("job %s: could not record its failure", self.job_id)
             return None
         return JobState.FAILED
 
@@ -243,6 +365,13 @@ class JobRunner:
                 add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
 
 
-def run_job(db: Database, settings: Settings, job_id: int) -> int | None:
-    """Run job ``job_id`` if it is ours to run; return its final state or None."""
-    return JobRunner(db, settings, job_id).run()
+def run_job(
+    db: Database,
+    settings: Settings,
+    job_id: int,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> JobRunner:
+    """Run job ``job_id`` if it is ours to run; the runner tells what happened."""
+    runner = JobRunner(db, settings, job_id, should_stop)
+    runner.final_state = runner.run()
+    return runner

@@ -104,6 +104,7 @@ def create_job(
             succeeded_records=0,
             failed_records=0,
             cancel_requested=False,
+            dispatched_ms=now,
         )
         .returning(jobs.c.id)
     ).scalar_one()

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("lease_owner", sa.String(length=255), nullable=True),
         sa.Column("lease_until_ms", sa.BigInteger(), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("dispatched_ms", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     op.create_index("ix_jobs_create_ms", "jobs", ["create_ms", "id"], unique=False)

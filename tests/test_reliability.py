@@ -1,0 +1,382 @@
+"""Fault injection with real processes: SPEC §12's promises, each with a test that breaks if it does.
+
+Workers are real ``celery worker`` processes in process groups of their own, killed by pid; the
+broker is a private ``redis-server`` that the tests kill and restart (or the embedded filesystem
+broker); the database is PostgreSQL or SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select, text
+
+from app import create_app
+from app.extensions import db
+from app.models import Agent, Job, JobLine, table
+from app.services import schema
+from tests import factories
+from tests.conftest import PASSWORD, basic, overrides_for
+from tests.live import RedisServer, Worker, wait_for_final
+
+pytestmark = pytest.mark.e2e
+
+JSON = {"Accept": "application/json"}
+ROWS = 20_000
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+class Stack:
+    """An app (for the test's own requests), its settings, and the workers it started."""
+
+    def __init__(self, app: Flask, tmp_path: Path) -> None:
+        self.app = app
+        self.tmp_path = tmp_path
+        self.client: FlaskClient = app.test_client()
+        self.workers: list[Worker] = []
+
+    @property
+    def settings(self) -> Any:
+        return self.app.config["SETTINGS"]
+
+    def worker(self, name: str) -> Worker:
+        worker = Worker(self.settings, name, self.tmp_path)
+        self.workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    def post(self, text_: str, description: str = "job") -> str:
+        response = self.client.post(
+            "/unifiedconfig/config/bulkjob",
+            json={"fileContent": text_, "description": description},
+            headers=basic(),
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.headers["Location"].replace("http://localhost", "")
+
+    def job(self, location: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.client.get(location, headers={**basic(), **JSON}).get_json()
+        return body
+
+    def log(self, location: str) -> str:
+        return self.client.get(f"{location}/log", headers=basic()).get_data(as_text=True)
+
+    def wait(
+        self, location: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.job(location)
+            if predicate(job):
+                return job
+            time.sleep(0.05)
+        raise TimeoutError(f"condition not met: {self.job(location)}")
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+def build_stack(
+    tmp_path: Path, database_url: str | None, broker_url: str | None, **settings: Any
+) -> Stack:
+    overrides = overrides_for(tmp_path, database_url)
+    if broker_url:
+        overrides["broker_url"] = broker_url
+    overrides.update(
+        chunk_size=100,
+        lease_seconds=3,
+        sweep_seconds=0.5,
+        redispatch_seconds=2,
+        db_retry_seconds=30,
+    )
+    overrides.update(settings)
+    app = create_app(overrides=overrides)
+    app.config["TESTING"] = True
+    schema.upgrade(app.config["SETTINGS"].database_url)
+    with db.write() as conn:
+        factories.user(conn, "admin", "admin", PASSWORD)
+    return Stack(app, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str | None, str | None]:
+    if request.param == "sqlite":
+        return None, None
+    return request.getfixturevalue("pg_url"), request.getfixturevalue("redis_url")
+
+
+@pytest.fixture
+def stacks() -> Iterator[list[Stack]]:
+    made: list[Stack] = []
+    yield made
+    for stack in made:
+        stack.stop()
+    db.dispose()
+
+
+def big_job(count: int = ROWS) -> tuple[list[str], str]:
+    names = [f"agent{i:05}" for i in range(count)]
+    with db.write() as conn:
+        factories.bulk_agents(conn, names)
+    return names, factories.csv_text([[n, "", "", f"{n}@sso"] for n in names])
+
+
+def assert_exactly_once(stack: Stack, location: str, names: list[str]) -> None:
+    """Every data line has one outcome, in the log and the table; no agent changed twice."""
+    job_id = int(location.rsplit("/", 1)[1])
+    with db.read() as conn:
+        lines = conn.execute(
+            select(func.count(), func.count(func.distinct(table(JobLine).c.line_number))).where(
+                table(JobLine).c.job_id == job_id
+            )
+        ).one()
+        stamps = conn.execute(
+            select(table(Agent).c.change_stamp, func.count()).group_by(table(Agent).c.change_stamp)
+        ).all()
+    assert tuple(lines) == (len(names), len(names))
+    assert dict(stamps) == {1: len(names)}
+    log = stack.log(location)
+    assert log.count(" - Updated /unifiedconfig/config/agent/") == len(names)
+    processing = [line for line in log.splitlines() if " - Processing line " in line]
+    assert len(processing) == len(names) + 1
+    assert len({line.split(" - ", 1)[1] for line in processing}) == len(names) + 1
+
+
+def lease_holder(location: str) -> str | None:
+    job_id = int(location.rsplit("/", 1)[1])
+    with db.read() as conn:
+        owner = conn.execute(
+            select(table(Job).c.lease_owner).where(table(Job).c.id == job_id)
+        ).scalar()
+    return owner.split(":", 1)[0] if owner else None
+
+
+# 1. Broker trouble never loses a job -------------------------------------------------------
+
+
+def test_job_accepted_while_broker_down_runs_when_it_returns(
+    tmp_path: Path, pg_url: str, redis_server: RedisServer, stacks: list[Stack]
+) -> None:
+    stack = build_stack(tmp_path, pg_url, redis_server.url)
+    stacks.append(stack)
+    with db.write() as conn:
+        factories.agent(conn, "early")
+    stack.worker("worker-1")
+    redis_server.kill()
+    started = time.monotonic()
+    location = stack.post(factories.csv_text([["early", "", "", "early@sso"]]))
+    accepted_in = time.monotonic() - started
+    assert accepted_in < 10, f"a create with the broker down took {accepted_in:.1f} s"
+    time.sleep(1)
+    assert stack.job(location)["jobState"] == 1
+    redis_server.start()
+    back = time.monotonic()
+    job = wait_for_final(stack.client, basic(), location, timeout=60)
+    assert job["jobState"] == 3
+    print(
+        f"\nbroker down: create answered in {accepted_in:.2f} s; job done {time.monotonic() - back:.1f} s after Redis returned"
+    )
+
+
+def test_queue_forgotten_by_broker_still_runs(
+    tmp_path: Path, pg_url: str, redis_server: RedisServer, stacks: list[Stack]
+) -> None:
+    stack = build_stack(tmp_path, pg_url, redis_server.url)
+    stacks.append(stack)
+    with db.write() as conn:
+        factories.agents(conn, ["f1", "f2"])
+    locations = [stack.post(factories.csv_text([[n, "", "", f"{n}@sso"]])) for n in ("f1", "f2")]
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.llen("celery") == 2
+    client.flushall()  # what a restart of this Redis (which keeps nothing on disk) does
+    client.close()
+    started = time.monotonic()
+    stack.worker("worker-1")
+    for location in locations:
+        assert wait_for_final(stack.client, basic(), location, timeout=60)["jobState"] == 3
+    print(
+        f"\nflushed queue: both jobs done {time.monotonic() - started:.1f} s after a worker started"
+    )
+
+
+# 2. A killed worker never loses or doubles work -------------------------------------------
+
+
+def test_sigkill_mid_job_resumes_exactly_once(
+    tmp_path: Path, backend: tuple[str | None, str | None], stacks: list[Stack]
+) -> None:
+    stack = build_stack(tmp_path, *backend)
+    stacks.append(stack)
+    names, csv_text = big_job()
+    location = stack.post(csv_text, "killed")
+    workers = {"worker-1": stack.worker("worker-1"), "worker-2": stack.worker("worker-2")}
+    recoveries = []
+    for trial in range(3):
+        job = stack.wait(location, lambda j: j["jobState"] == 2 and j["processedRecords"] > 0)
+        holder = lease_holder(location)
+        assert holder in workers, holder
+        before = stack.job(location)["processedRecords"]
+        os.killpg(workers[holder].process.pid, signal.SIGKILL)
+        workers[holder].process.wait(timeout=10)
+        killed_at = time.monotonic()
+        stack.wait(
+            location,
+            lambda j, before=before: j["processedRecords"] > before or j["jobState"] != 2,
+            timeout=60,
+        )
+        recoveries.append(time.monotonic() - killed_at)
+        workers[holder] = stack.worker(f"{holder}")
+        del job, trial
+    final = wait_for_final(stack.client, basic(), location, timeout=120)
+    assert final["jobState"] == 3
+    assert (final["processedRecords"], final["succeededRecords"]) == (len(names), len(names))
+    assert_exactly_once(stack, location, names)
+    assert stack.log(location).count("Job resumed on") >= 3
+    print(f"\nSIGKILL trials: 3, recovery (s): {', '.join(f'{r:.1f}' for r in recoveries)}")
+
+
+# 4. Cancellation ----------------------------------------------------------------------------
+
+
+def test_cancel_processing_job_stops_within_a_chunk(
+    tmp_path: Path, backend: tuple[str | None, str | None], stacks: list[Stack]
+) -> None:
+    stack = build_stack(tmp_path, *backend)
+    stacks.append(stack)
+    names, csv_text = big_job()
+    location = stack.post(csv_text, "cancel me")
+    stack.worker("worker-1")
+    job = stack.wait(location, lambda j: j["jobState"] == 2 and j["processedRecords"] > 0)
+    response = stack.client.put(
+        location,
+        json={"changeStamp": job["changeStamp"], "jobState": 5},
+        headers={**basic(), **JSON},
+    )
+    assert response.status_code == 200
+    asked = stack.job(location)["processedRecords"]
+    final = wait_for_final(stack.client, basic(), location, timeout=30)
+    assert final["jobState"] == 5
+    assert asked <= final["processedRecords"] <= asked + 2 * stack.settings.chunk_size
+    assert final["processedRecords"] < len(names)
+    with db.read() as conn:
+        migrated = conn.execute(
+            select(func.count()).select_from(table(Agent)).where(table(Agent).c.sso_enabled)
+        ).scalar_one()
+    assert migrated == final["succeededRecords"]
+    log = stack.log(location)
+    assert "Cancellation requested by admin" in log
+    assert log.rstrip().endswith(
+        f"{final['processedRecords']} lines processed, {final['succeededRecords']} succeeded, 0 failed"
+    )
+    assert stack.client.delete(location, headers=basic()).status_code == 200
+
+
+# 5. Maintenance windows ---------------------------------------------------------------------
+
+
+def test_maintenance_window_holds_queued_jobs_until_it_closes(
+    tmp_path: Path, stacks: list[Stack]
+) -> None:
+    now = datetime.now(UTC)
+    opens, closes = now - timedelta(minutes=1), now + timedelta(seconds=6)
+    window = f"{opens:%a} {opens:%H:%M:%S}-{closes:%H:%M:%S}"
+    stack = build_stack(tmp_path, None, None, maintenance_windows=window)
+    stacks.append(stack)
+    with db.write() as conn:
+        factories.agent(conn, "patient")
+    stack.worker("worker-1")
+    location = stack.post(factories.csv_text([["patient", "", "", "patient@sso"]]))
+    stack.wait(location, lambda j: "maintenance window" in stack.log(location), timeout=10)
+    assert stack.job(location)["jobState"] == 1
+    assert f"Job waiting: maintenance window {window} (UTC) is open until" in stack.log(location)
+    job = wait_for_final(stack.client, basic(), location, timeout=30)
+    assert job["jobState"] == 3
+    assert job["startDateTime"] >= closes.timestamp() * 1000
+
+
+# 6. Graceful shutdown -----------------------------------------------------------------------
+
+
+def test_sigterm_commits_the_chunk_and_hands_the_job_on(
+    tmp_path: Path, backend: tuple[str | None, str | None], stacks: list[Stack]
+) -> None:
+    # A long lease: the hand-over must not wait for it to lapse.
+    stack = build_stack(tmp_path, *backend, lease_seconds=120)
+    stacks.append(stack)
+    names, csv_text = big_job()
+    location = stack.post(csv_text, "shutdown")
+    first = stack.worker("worker-1")
+    stack.wait(location, lambda j: j["jobState"] == 2 and j["processedRecords"] > 0)
+    second = stack.worker("worker-2")
+    os.kill(first.process.pid, signal.SIGTERM)  # the main process only, as `kill PID` does
+    first.process.wait(timeout=30)
+    stopped_at = time.monotonic()
+    stack.wait(
+        location, lambda j: lease_holder(location) == "worker-2" or j["jobState"] != 2, timeout=20
+    )
+    handed_over = time.monotonic() - stopped_at
+    final = wait_for_final(stack.client, basic(), location, timeout=120)
+    assert final["jobState"] == 3
+    assert_exactly_once(stack, location, names)
+    log = stack.log(location)
+    assert "Worker worker-1 stopping after line" in log
+    assert "Job resumed on worker-2" in log
+    assert handed_over < 10
+    del second
+
+
+# 7. Transient database errors ---------------------------------------------------------------
+
+
+def test_dropped_database_connections_are_retried(
+    tmp_path: Path, pg_url: str, redis_url: str, stacks: list[Stack]
+) -> None:
+    stack = build_stack(tmp_path, pg_url, redis_url)
+    stacks.append(stack)
+    names, csv_text = big_job()
+    location = stack.post(csv_text, "flaky database")
+    stack.worker("worker-1")
+    admin = create_engine(pg_url)
+    try:
+        for _ in range(3):
+            before = stack.wait(
+                location, lambda j: j["jobState"] == 2 and j["processedRecords"] > 0
+            )
+            with admin.connect() as conn:
+                killed = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend'"
+                    )
+                ).scalar_one()
+            assert killed >= 1
+            stack.wait(
+                location,
+                lambda j, before=before: (
+                    j["processedRecords"] > before["processedRecords"] + 200 or j["jobState"] != 2
+                ),
+            )
+    finally:
+        admin.dispose()
+    final = wait_for_final(stack.client, basic(), location, timeout=120)
+    assert final["jobState"] == 3
+    assert_exactly_once(stack, location, names)

@@ -1,0 +1,77 @@
+"""Worker start-up and shutdown: fresh connections per process, the sweeper, graceful stop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from billiard import process as billiard_process
+from celery.signals import worker_process_init, worker_ready, worker_shutting_down
+from celery.worker import state as worker_state
+from flask import Flask
+
+from app.extensions import db
+from app.queue import dispatch
+from app.services import sweeper
+
+log = logging.getLogger(__name__)
+
+# Set when this process should stop after the chunk in flight (read by the task).
+stopping = threading.Event()
+_sweeper_stop = threading.Event()
+
+
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    stopping.set()
+
+
+@worker_process_init.connect
+def _pool_process_init(**_kwargs: Any) -> None:
+    """A forked pool process: no inherited connections; SIGTERM means 'stop after this chunk'."""
+    db.engine.dispose(close=False)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@worker_shutting_down.connect
+def _shutting_down(**_kwargs: Any) -> None:
+    """Warm shutdown: running jobs stop after their current chunk and are handed back."""
+    stopping.set()
+    _sweeper_stop.set()
+    for child in billiard_process.active_children():
+        if child.pid and child.pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGTERM)
+
+
+def _free_slots(consumer: Any) -> int:
+    concurrency = getattr(getattr(consumer, "controller", None), "concurrency", 1) or 1
+    return int(concurrency) - len(worker_state.active_requests)
+
+
+def _sweep_forever(app: Flask, consumer: Any) -> None:
+    settings = app.config["SETTINGS"]
+    while not _sweeper_stop.wait(settings.sweep_seconds):
+        try:
+            # Only with room to run a job: while every slot is busy, a Queued job is simply
+            # waiting its turn in the broker, and re-sending it would only add duplicates.
+            for job_id in sweeper.due_jobs(db, settings, _free_slots(consumer)):
+                log.info("sweep: sending job %s again", job_id)
+                if not dispatch(app, job_id):
+                    sweeper.mark_dispatched(db, job_id, dispatched=False)
+        except Exception:
+            log.exception("sweep failed; trying again in %s s", settings.sweep_seconds)
+
+
+@worker_ready.connect
+def _start_sweeper(sender: Any = None, **_kwargs: Any) -> None:
+    from worker import flask_app
+
+    thread = threading.Thread(
+        target=_sweep_forever, args=(flask_app, sender), name="bulkjob-sweeper", daemon=True
+    )
+    thread.start()

@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 # Set when this process should stop after the chunk in flight (read by the task).
 stopping = threading.Event()
 _sweeper_stop = threading.Event()
+_in_pool_process = False
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -32,9 +35,29 @@ def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 @worker_process_init.connect
 def _pool_process_init(**_kwargs: Any) -> None:
-    """A forked pool process: no inherited connections; SIGTERM means 'stop after this chunk'."""
+    """A forked pool process must not use the database connections it inherited."""
+    global _in_pool_process
+    _in_pool_process = True
     db.engine.dispose(close=False)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """While a job runs in a pool process, SIGTERM means "stop after the chunk in flight".
+
+    Billiard installs its own exit-at-once SIGTERM handler after the process starts, so ours
+    is put in place for the length of a task and the previous one restored afterwards. (In a
+    solo or threads pool the task runs in the main process: ``worker_shutting_down`` sets the
+    flag there instead.)
+    """
+    if not _in_pool_process or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @worker_shutting_down.connect

@@ -8,13 +8,18 @@ from flask import current_app
 from app.extensions import db
 from app.queue import RUN_JOB, dispatch
 from app.services import engine, sweeper
-from worker.lifecycle import stopping
+from worker.lifecycle import stop_on_sigterm, stopping
 
 
 @shared_task(name=RUN_JOB, ignore_result=True)
 def run_job(job_id: int) -> int | None:
     """Run bulk job ``job_id`` (a no-op if another worker holds it or it has finished)."""
-    runner = engine.run_job(db, current_app.config["SETTINGS"], job_id, stopping.is_set)
+    if stopping.is_set():
+        # This process is shutting down and must not start a job: pass it on.
+        sweeper.mark_dispatched(db, job_id, dispatched=dispatch(current_app, job_id))
+        return None
+    with stop_on_sigterm():
+        runner = engine.run_job(db, current_app.config["SETTINGS"], job_id, stopping.is_set)
     if runner.released:
         # This worker is shutting down: send the job on so another worker resumes it now.
         sweeper.mark_dispatched(db, job_id, dispatched=dispatch(current_app, job_id))

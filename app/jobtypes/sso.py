@@ -62,7 +62,9 @@ class SsoMigration(JobType):
         savepoint = conn.begin_nested()
         try:
             outcomes = self._apply_set_based(conn, records)
-        except (_Conflict, IntegrityError, OperationalError):
+        except (_Conflict, IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and not _lost_a_race(exc):
+                raise  # e.g. the connection dropped: the engine retries the whole chunk
             savepoint.rollback()
             return [self._apply_one(conn, record) for record in records]
         savepoint.commit()
@@ -120,6 +122,15 @@ class SsoMigration(JobType):
             return Outcome(record.line_number, False, message)
         savepoint.commit()
         return outcome
+
+
+# PostgreSQL: deadlock detected, serialization failure, lock not available.
+_RACE_STATES = {"40P01", "40001", "55P03"}
+
+
+def _lost_a_race(exc: OperationalError) -> bool:
+    """An error that says another transaction got there first, not that the database failed."""
+    return getattr(exc.orig, "sqlstate", None) in _RACE_STATES
 
 
 def _read_agents(conn: Connection, keys: set[str]) -> dict[str, _Agent]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, cast, false, func, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
 
 from app import jobtypes
 from app.config import Settings
@@ -57,6 +57,8 @@ class LeaseLost(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """A database error that may well not happen again: worth retrying."""
+    if isinstance(exc, PendingRollbackError):  # a connection left unusable by such an error
+        return True
     return isinstance(exc, DBAPIError) and (
         exc.connection_invalidated or isinstance(exc, OperationalError)
     )
@@ -102,7 +104,7 @@ class JobRunner:
         while True:
             try:
                 return action()
-            except DBAPIError as exc:
+            except SQLAlchemyError as exc:
                 if not is_transient(exc) or time.monotonic() + delay > deadline:
                     raise
                 self.retries += 1
@@ -217,6 +219,7 @@ class JobRunner:
         if not self.claim():
             log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
             return None
+        log.info("job %s claimed", self.job_id, extra={"job_id": self.job_id, "worker": self.owner})
         return self.process()
 
     def process(self) -> int | None:
@@ -235,7 +238,7 @@ class JobRunner:
         except LeaseLost:
             log.warning("job %s: lease lost to another worker; stopping", self.job_id)
             return None
-        except DBAPIError as exc:
+        except SQLAlchemyError as exc:
             if not is_transient(exc):
                 log.exception("job %s failed", self.job_id)
                 return self.fail(f"{type(exc).__name__}: {exc}")
@@ -341,7 +344,7 @@ class JobRunner:
                 "failing the job",
                 lambda: self._end(JobState.FAILED, [f"Job failed: {reason}", self._summary()]),
             )
-        except (LeaseLost, DBAPIError):
+        except (LeaseLost, SQLAlchemyError):
             log.exception("job %s: could not record its failure", self.job_id)
             return None
         return JobState.FAILED
@@ -363,6 +366,19 @@ class JobRunner:
             )
             for message in messages:
                 add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
+        c = self.counts
+        log.info(
+            "job %s finished: %s",
+            self.job_id,
+            JobState.NAMES.get(state, state),
+            extra={
+                "job_id": self.job_id,
+                "state": state,
+                "processed": c.processed,
+                "succeeded": c.succeeded,
+                "failed": c.failed,
+            },
+        )
 
 
 def run_job(

@@ -41,9 +41,10 @@ def create_app(
     db.init_app(app)
     celery_init_app(app)
 
-    from app import api, cli, web
+    from app import api, cli, ops, web
 
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    ops.init_app(app)
     return app

@@ -46,6 +46,16 @@ def _windows(raw: str) -> str:
     return raw
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (case-insensitive); the first when unset."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's configuration; ``from_env`` is the only reader of the environment."""
@@ -65,6 +75,8 @@ class Settings:
     max_file_bytes: int = MAX_FILE_BYTES
     max_body_bytes: int = MAX_BODY_BYTES
     log_level: str = "INFO"
+    # "text", or "json": one JSON object a line, plus a line per HTTP request.
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +103,7 @@ class Settings:
             maintenance_windows=_windows(env.get("BULKJOB_MAINTENANCE_WINDOWS") or ""),
             template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
         )
 
     @cached_property

@@ -1,0 +1,552 @@
+"""A Python client for the bulkjob API (and Cisco UCCE's ``/unifiedconfig/config/bulkjob``).
+
+It talks HTTP only (JSON representations) and imports nothing else from this package, so a script
+can use it on its own::
+
+    from app.client import Client, JobState
+
+    with Client("http://localhost:8000", token="...") as client:
+        job = client.create_from_file("sso.csv", description="wave 1")
+        job = client.wait(job.id, on_progress=lambda j: print(j.processed_records))
+        if job.state != JobState.SUCCEEDED:
+            with open("failed.csv", "wb") as out:
+                client.download_failed(job.id, out)
+
+Every failure (a refusal by the service, an unreachable service, a timeout) raises
+:class:`BulkJobError`, which carries the service's ``apiErrors`` and the HTTP status. Answers 429
+and 503 are retried, waiting as long as their ``Retry-After`` asks (up to ``max_retry_wait``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+__all__ = [
+    "ApiError",
+    "BulkJobError",
+    "Client",
+    "Job",
+    "JobState",
+    "Page",
+]
+
+API_BASE = "/unifiedconfig/config"
+RETRY_STATUSES = frozenset({429, 503})
+USER_AGENT = "bulkjob-client/0.1"
+
+
+class JobState(IntEnum):
+    """A job's ``jobState``."""
+
+    QUEUED = 1
+    PROCESSING = 2
+    SUCCEEDED = 3
+    FAILED = 4
+    CANCELLED = 5
+    PARTIALLY_SUCCEEDED = 6
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS: dict[int, str] = {
+    JobState.QUEUED: "Queued",
+    JobState.PROCESSING: "Processing",
+    JobState.SUCCEEDED: "Succeeded",
+    JobState.FAILED: "Failed",
+    JobState.CANCELLED: "Cancelled",
+    JobState.PARTIALLY_SUCCEEDED: "Partially succeeded",
+}
+ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.PROCESSING})
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One ``apiError`` of an error response."""
+
+    error_type: str
+    error_data: str = ""
+    error_message: str = ""
+
+
+class BulkJobError(Exception):
+    """Anything that went wrong: the service's ``apiErrors`` and HTTP status.
+
+    Client-side failures have ``status`` None and one error whose ``error_type`` is
+    ``connectionError`` (the service cannot be reached), ``timeout`` (no answer in time),
+    ``waitTimeout`` (:meth:`Client.wait` gave up) or ``invalidResponse``.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: list[ApiError] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors: list[ApiError] = errors or []
+
+    @property
+    def error_type(self) -> str | None:
+        return self.errors[0].error_type if self.errors else None
+
+    @classmethod
+    def client_side(cls, error_type: str, message: str, error_data: str = "") -> BulkJobError:
+        return cls(message, errors=[ApiError(error_type, error_data, message)])
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> BulkJobError:
+        """The error a non-2xx response stands for (an apiErrors body, or whatever came)."""
+        status = response.status_code
+        errors = _api_errors(response)
+        if errors:
+            detail = "; ".join(
+                f"{e.error_type}: {e.error_message or e.error_data}".rstrip(": ") for e in errors
+            )
+        else:
+            reason = response.reason_phrase or "error"
+            text = " ".join(response.text.split())[:200]
+            detail = f"{reason}" + (f": {text}" if text else "")
+            errors = [ApiError(f"http{status}", "", detail)]
+        return cls(f"{status} {detail}", status=status, errors=errors)
+
+
+def _api_errors(response: httpx.Response) -> list[ApiError]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    items = body.get("apiErrors") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [
+        ApiError(
+            str(item.get("errorType", "")),
+            str(item.get("errorData", "")),
+            str(item.get("errorMessage", "")),
+        )
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A bulk job as the service shows it; ``data`` is its JSON as received."""
+
+    id: int
+    state: int
+    job_type: int
+    description: str
+    change_stamp: int
+    host_name: str
+    created_ms: int | None
+    started_ms: int | None
+    ended_ms: int | None
+    total_records: int
+    processed_records: int
+    succeeded_records: int
+    failed_records: int
+    data: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Job:
+        try:
+            ref_url = str(data["refURL"])
+            return cls(
+                id=int(ref_url.rstrip("/").rsplit("/", 1)[-1]),
+                state=int(data["jobState"]),
+                job_type=int(data.get("jobType", 0)),
+                description=str(data.get("description", "")),
+                change_stamp=int(data.get("changeStamp", 0)),
+                host_name=str(data.get("jobHostName", "")),
+                created_ms=_opt_int(data.get("createDateTime")),
+                started_ms=_opt_int(data.get("startDateTime")),
+                ended_ms=_opt_int(data.get("endDateTime")),
+                total_records=int(data.get("totalRecords", 0)),
+                processed_records=int(data.get("processedRecords", 0)),
+                succeeded_records=int(data.get("succeededRecords", 0)),
+                failed_records=int(data.get("failedRecords", 0)),
+                data=dict(data),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BulkJobError.client_side(
+                "invalidResponse", f"the service sent a job this client cannot read: {exc!r}"
+            ) from exc
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in ACTIVE_STATES
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, f"state {self.state}")
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a job list."""
+
+    jobs: list[Job]
+    start_index: int
+    results_per_page: int
+    total: int
+
+
+Destination = IO[bytes] | str | Path
+
+
+class Client:
+    """The bulkjob API over HTTP, authenticated with a bearer token (or HTTP Basic).
+
+    ``url`` is the service's address (``http://host:8000``; a URL ending in
+    ``/unifiedconfig/config`` is fine too). ``transport`` lets tests and embedders plug in
+    another httpx transport.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        basic_auth: tuple[str, str] | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        max_retry_wait: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        base = url.rstrip("/")
+        if not base.endswith(API_BASE):
+            base += API_BASE
+        self.base_url = base
+        self.retries = max(0, retries)
+        self.max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=base + "/",
+            headers=headers,
+            auth=basic_auth,
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def create(
+        self,
+        content: bytes | str,
+        *,
+        description: str | None = None,
+        job_type: int | None = None,
+        filename: str = "bulkjob.csv",
+    ) -> Job:
+        """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16)."""
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        form: dict[str, str] = {}
+        if description is not None:
+            form["description"] = description
+        if job_type is not None:
+            form["jobType"] = str(job_type)
+        response = self._send(
+            "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
+        )
+        location = response.headers.get("Location", "")
+        try:
+            job_id = int(location.rstrip("/").rsplit("/", 1)[-1])
+        except ValueError:
+            raise BulkJobError.client_side(
+                "invalidResponse",
+                f"the service created a job but sent no usable Location: {location!r}",
+            ) from None
+        return self.get(job_id)
+
+    def create_from_file(
+        self, path: str | Path, *, description: str | None = None, job_type: int | None = None
+    ) -> Job:
+        """Create a job from the CSV file at ``path``."""
+        path = Path(path)
+        return self.create(
+            path.read_bytes(), description=description, job_type=job_type, filename=path.name
+        )
+
+    def get(self, job_id: int) -> Job:
+        """One job."""
+        return Job.from_json(self._json("GET", f"bulkjob/{int(job_id)}"))
+
+    def page(
+        self,
+        start_index: int = 0,
+        results_per_page: int = 25,
+        *,
+        q: str | None = None,
+        sort: str | None = None,
+    ) -> Page:
+        """One page of jobs (``q`` and ``sort`` as the API takes them)."""
+        params: dict[str, str | int] = {
+            "startIndex": start_index,
+            "resultsPerPage": results_per_page,
+        }
+        if q:
+            params["q"] = q
+        if sort:
+            params["sort"] = sort
+        body = self._json("GET", "bulkjob", params=params)
+        info = body.get("pageInfo") or {}
+        return Page(
+            jobs=[Job.from_json(item) for item in body.get("bulkJobs") or []],
+            start_index=int(info.get("startIndex", start_index)),
+            results_per_page=int(info.get("resultsPerPage", results_per_page)),
+            total=int(info.get("totalResults", 0)),
+        )
+
+    def list_jobs(
+        self,
+        *,
+        search: str | None = None,
+        state: int | None = None,
+        job_type: int | None = None,
+        sort: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Job]:
+        """Every job matching, a page at a time (newest first unless ``sort`` says otherwise).
+
+        ``search`` is matched as a substring of the description (it may also hold the API's
+        ``field:value`` terms); ``state`` and ``job_type`` filter exactly.
+        """
+        terms = [search] if search else []
+        if state is not None:
+            terms.append(f"jobState:{int(state)}")
+        if job_type is not None:
+            terms.append(f"jobType:{int(job_type)}")
+        q = " ".join(terms) or None
+        seen: set[int] = set()
+        start = 0
+        while True:
+            page = self.page(start, page_size, q=q, sort=sort)
+            for job in page.jobs:
+                # Jobs created while paging shift the pages; never yield one twice.
+                if job.id not in seen:
+                    seen.add(job.id)
+                    yield job
+            start = page.start_index + len(page.jobs)
+            if not page.jobs or start >= page.total:
+                return
+
+    def wait(
+        self,
+        job_id: int,
+        *,
+        interval: float = 1.0,
+        timeout: float | None = None,
+        on_progress: Callable[[Job], None] | None = None,
+    ) -> Job:
+        """Poll the job until it finishes; ``on_progress`` sees it after every poll."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if on_progress is not None:
+                on_progress(job)
+            if job.finished:
+                return job
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BulkJobError.client_side(
+                        "waitTimeout",
+                        f"job {job_id} is still {job.state_label} after {timeout:g} s",
+                        str(job_id),
+                    )
+                self._sleep(min(interval, remaining))
+            else:
+                self._sleep(interval)
+
+    def update(
+        self,
+        job_id: int,
+        change_stamp: int,
+        *,
+        description: str | None = None,
+        job_state: int | None = None,
+    ) -> Job:
+        """PUT: a new description and/or jobState 5, guarded by the job's current changeStamp."""
+        body: dict[str, Any] = {"changeStamp": change_stamp}
+        if description is not None:
+            body["description"] = description
+        if job_state is not None:
+            body["jobState"] = job_state
+        return Job.from_json(self._json("PUT", f"bulkjob/{int(job_id)}", json=body))
+
+    def cancel(self, job_id: int) -> Job:
+        """Cancel a Queued or Processing job (a Processing one stops at its next chunk)."""
+        for attempt in range(3):
+            job = self.get(job_id)
+            try:
+                return self.update(job_id, job.change_stamp, job_state=JobState.CANCELLED)
+            except BulkJobError as exc:
+                # Someone changed the job between our read and our write: read it again.
+                if exc.error_type != "changeStampMismatch" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def delete(self, job_id: int) -> None:
+        """Delete a finished job with its file and log."""
+        self._send("DELETE", f"bulkjob/{int(job_id)}")
+
+    # --- downloads ---------------------------------------------------------------------------
+
+    def log(self, job_id: int) -> str:
+        """The whole log as text (use :meth:`download_log` to stream a large one)."""
+        return self._send("GET", f"bulkjob/{int(job_id)}/log").text
+
+    def download_log(self, job_id: int, to: Destination) -> int:
+        """Stream the job's log into ``to`` (a binary file or a path); return bytes written."""
+        return self._download(f"bulkjob/{int(job_id)}/log", to)
+
+    def download_csv(self, job_id: int, to: Destination) -> int:
+        """Stream the file as uploaded, byte for byte."""
+        return self._download(f"bulkjob/{int(job_id)}/csv", to)
+
+    def download_failed(self, job_id: int, to: Destination) -> int:
+        """Stream the failed rows (the original columns plus ``lineNumber`` and ``error``)."""
+        return self._download(f"bulkjob/{int(job_id)}/failed", to)
+
+    def download_template(
+        self, to: Destination, *, peripheral_id: int | None = None, team_id: int | None = None
+    ) -> int:
+        """Stream the SSO-migration template, optionally for one peripheral and/or team."""
+        terms = []
+        if peripheral_id is not None:
+            terms.append(f"peripheralId:{int(peripheral_id)}")
+        if team_id is not None:
+            terms.append(f"agentTeamId:{int(team_id)}")
+        params = {"q": " ".join(terms)} if terms else None
+        return self._download("bulkjob/templates/ssomigration", to, params=params)
+
+    def _download(self, path: str, to: Destination, params: Mapping[str, str] | None = None) -> int:
+        with self._stream("GET", path, params=params) as response:
+            if isinstance(to, str | Path):
+                with open(to, "wb") as out:
+                    return _copy(response, out)
+            return _copy(response, to)
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._send(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise BulkJobError.client_side(
+                "invalidResponse",
+                f"{method} {response.request.url} answered {response.status_code} without a "
+                "JSON object; is the URL that of a bulkjob service?",
+            )
+        return body
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with self._stream(method, path, **kwargs) as response:
+            response.read()
+            return response
+
+    @contextmanager
+    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """The first answer that is not a 429/503 to retry, unread; an error raises."""
+        attempt = 0
+        while True:
+            request = self._http.build_request(method, path, **kwargs)
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise BulkJobError.client_side(
+                    "timeout", f"no answer from {request.url} in time ({_reason(exc)})"
+                ) from exc
+            except httpx.TransportError as exc:
+                raise BulkJobError.client_side(
+                    "connectionError", f"cannot reach {self.base_url}: {_reason(exc)}"
+                ) from exc
+            try:
+                if response.status_code in RETRY_STATUSES and attempt < self.retries:
+                    delay = self._retry_delay(response, attempt)
+                    if delay is not None:
+                        response.close()
+                        self._sleep(delay)
+                        attempt += 1
+                        continue
+                if response.is_error:
+                    response.read()
+                    raise BulkJobError.from_response(response)
+                yield response
+                return
+            finally:
+                response.close()
+
+    def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when the wait asked for is too long."""
+        asked = _retry_after(response.headers.get("Retry-After"))
+        if asked is None:
+            return min(0.5 * 2**attempt, self.max_retry_wait)
+        return asked if asked <= self.max_retry_wait else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    # "[Errno 111] Connection refused" reads better as "connection refused".
+    if "] " in text and text.startswith("[Errno"):
+        text = text.split("] ", 1)[1]
+    return " ".join(text.split())
+
+
+def _copy(response: httpx.Response, out: IO[bytes]) -> int:
+    written = 0
+    for chunk in response.iter_bytes():
+        out.write(chunk)
+        written += len(chunk)
+    return written

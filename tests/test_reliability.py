@@ -350,7 +350,9 @@ def test_sigterm_commits_the_chunk_and_hands_the_job_on(
     assert_exactly_once(stack, location, names)
     log = stack.log(location)
     assert f"Worker {holder} stopping after line" in log
-    assert f"Job resumed on {other}" in log, [x for x in log.splitlines() if "Job " in x or "Worker" in x]
+    assert f"Job resumed on {other}" in log, [
+        x for x in log.splitlines() if "Job " in x or "Worker" in x
+    ]
     assert handed_over < 10
 
 

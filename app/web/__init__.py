@@ -1,17 +1,106 @@
-"""The admin console (pages arrive with the console issue; for now a pointer to the API)."""
+"""The admin console: server-rendered pages over the same services as the API.
+
+Pages sign in with a form and a session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS);
+every POST carries the session's CSRF token. JavaScript (``templates/static/console.js``) only
+adds live updates, local times and drag-and-drop: every page works without it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from typing import Any
+
+from flask import Blueprint, Flask, Response, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
+
+from app.errors import (
+    Forbidden,
+    JobActive,
+    NotAuthorized,
+    NotFound,
+    ServiceError,
+    StaleChangeStamp,
+    TooLarge,
+)
 
 bp = Blueprint("web", __name__)
 
+# No inline script or style anywhere in the console, so the policy needs no 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
-@bp.get("/")
-def index() -> str:
-    """A landing page naming the API."""
-    return render_template("index.html")
+STATUS_BY_ERROR: tuple[tuple[type[ServiceError], int], ...] = (
+    (NotAuthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (StaleChangeStamp, 409),
+    (JobActive, 409),
+    (TooLarge, 413),
+)
+
+
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure whenever the page came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+@bp.after_request
+def security_headers(response: Response) -> Response:
+    """The console's pages refuse framing, sniffing and any script not served from here."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype in ("text/html", "application/json"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+ERROR_TITLES = {
+    400: "That did not work",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Conflict",
+    413: "Too large",
+}
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    title = ERROR_TITLES.get(status, "Error")
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+@bp.errorhandler(ServiceError)
+def service_error(error: ServiceError) -> tuple[str, int]:
+    """A refusal from a service, as a page (the API's error module serves only the API)."""
+    status = next((code for cls, code in STATUS_BY_ERROR if isinstance(error, cls)), 400)
+    return error_page(status, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Any:
+    if error.response is not None:
+        return error.response
+    status = error.code or 500
+    if status >= 500:
+        return error
+    return error_page(status, error.description or error.name)
 
 
 def init_app(app: Flask) -> None:
+    from app.web import auth, formatting, jobs, template_page  # noqa: F401  (routes register)
+
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = ConsoleSessionInterface()
     app.register_blueprint(bp)

@@ -261,3 +261,82 @@ def test_finished_job_is_not_run_again(app: Flask) -> None:
     assert run(app, job_id) == JobState.SUCCEEDED
     assert run(app, job_id) is None
     assert job_row(job_id).processed_records == 1
+
+
+def test_transient_errors_are_retried(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    with db.write() as conn:
+        factories.agent(conn, "flaky")
+    job_id = submit(app, factories.csv_text([["flaky", "", "", "flaky@sso"]]))
+    runner = engine.JobRunner(db, app.config["SETTINGS"], job_id)
+    real = runner._run_chunk
+    failures = iter([OperationalError("UPDATE", {}, Exception("database is locked"))] * 2)
+
+    def sometimes(*args: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(*args)
+
+    monkeypatch.setattr(runner, "_run_chunk", sometimes)
+    assert runner.run() == JobState.SUCCEEDED
+    assert runner.retries == 2
+    assert job_row(job_id).succeeded_records == 1
+
+
+def test_database_unavailable_leaves_the_job_to_be_resumed(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    with db.write() as conn:
+        factories.agent(conn, "down")
+    job_id = submit(app, factories.csv_text([["down", "", "", ""]]))
+    settings = app.config["SETTINGS"].replace(db_retry_seconds=0)
+    runner = engine.JobRunner(db, settings, job_id)
+
+    def unavailable(*_args: Any) -> Any:
+        raise OperationalError("UPDATE", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(runner, "_run_chunk", unavailable)
+    assert runner.run() is None
+    job = job_row(job_id)
+    assert job.job_state == JobState.PROCESSING  # not failed: its lease lapses, a sweep resumes it
+    assert job.lease_owner == runner.owner
+
+
+def test_an_error_retrying_cannot_mend_fails_the_job(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.write() as conn:
+        factories.agent(conn, "broken")
+    job_id = submit(app, factories.csv_text([["broken", "", "", ""]]))
+    runner = engine.JobRunner(db, app.config["SETTINGS"], job_id)
+
+    def bug(*_args: Any) -> Any:
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(runner, "_run_chunk", bug)
+    assert runner.run() == JobState.FAILED
+    assert log_of(job_id)[-2:] == [
+        "Job failed: ValueError: unexpected",
+        "0 lines processed, 0 succeeded, 0 failed",
+    ]
+
+
+def test_release_hands_the_job_back_at_once(app: Flask) -> None:
+    names = [f"r{i}" for i in range(4)]
+    with db.write() as conn:
+        factories.agents(conn, names)
+    job_id = submit(app, factories.csv_text([[n, "", "", ""] for n in names]))
+    settings = app.config["SETTINGS"].replace(chunk_size=2)
+    stops = iter([True])
+    first = engine.JobRunner(db, settings, job_id, should_stop=lambda: next(stops, False))
+    assert first.run() is None and first.released
+    assert job_row(job_id).processed_records == 2
+    second = engine.JobRunner(db, settings, job_id)  # no waiting for a lease to lapse
+    assert second.run() == JobState.SUCCEEDED
+    log = log_of(job_id)
+    assert "Worker web-test stopping after line 3; the job will resume on another worker" in log
+    assert "Job resumed on web-test after line 3" in log

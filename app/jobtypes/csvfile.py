@@ -137,6 +137,6 @@ class CsvFile:
                     "fileContent",
                 )
             if identity:
-                yield Record(line, tuple(clean_cell(c) for c in row))
+                yield Record(line, tuple(map(clean_cell, row)))
             else:
                 yield Record(line, tuple(clean_cell(row[i]) for i in order))

@@ -21,7 +21,7 @@ and a token for scripts with:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, demo_data, create_user, create_token):
+    for command in (init_db, demo_data, create_user, create_token, revoke_token):
         app.cli.add_command(command)
 
 
@@ -105,7 +105,33 @@ def create_token(name: str) -> None:
     _require_schema()
     try:
         with db.write() as conn:
-            token = users.create_token(conn, name)
+            token_id, token = users.issue_token(conn, name)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(token)
+    click.echo(
+        f"Token id {token_id} for {name}; revoke it with: flask --app app revoke-token {token_id}",
+        err=True,
+    )
+
+
+@click.command("revoke-token")
+@with_appcontext
+@click.argument("token_id", type=int, required=False)
+@click.option("--token-stdin", is_flag=True, help="Read the token itself from stdin.")
+@click.option("--user", "username", help="Revoke every live token of this user.")
+def revoke_token(token_id: int | None, token_stdin: bool, username: str | None) -> None:
+    """Revoke a bearer token by TOKEN_ID (printed by create-token), by the token, or by user."""
+    _require_schema()
+    if sum((token_id is not None, token_stdin, username is not None)) != 1:
+        raise click.UsageError("give exactly one of TOKEN_ID, --token-stdin or --user")
+    token = sys.stdin.readline().strip() if token_stdin else None
+    try:
+        with db.write() as conn:
+            revoked = users.revoke_tokens(conn, token_id, token, username)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    if not revoked:
+        raise click.ClickException("no such live token")
+    ids = ", ".join(str(i) for i in revoked)
+    click.echo(f"Revoked {len(revoked)} token{'s' if len(revoked) > 1 else ''} (id {ids}).")

@@ -30,6 +30,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return _int(env, name, 0)
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -77,6 +84,14 @@ class Settings:
     log_level: str = "INFO"
     # "text", or "json": one JSON object a line, plus a line per HTTP request.
     log_format: str = "text"
+    # SCIM 2.0: the peripheral of users created without one; None: the lowest peripheral id.
+    scim_default_peripheral: int | None = None
+    # Failed sign-ins: this many within the window (s) refuse the address or name for block (s).
+    auth_failure_limit: int = 10
+    auth_failure_window: int = 60
+    auth_block_seconds: int = 60
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: trust no such header).
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +119,11 @@ class Settings:
             template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
+            scim_default_peripheral=_optional_int(env, "SCIM_DEFAULT_PERIPHERAL"),
+            auth_failure_limit=max(1, _int(env, "BULKJOB_AUTH_FAILURE_LIMIT", 10)),
+            auth_failure_window=max(1, _int(env, "BULKJOB_AUTH_FAILURE_WINDOW", 60)),
+            auth_block_seconds=max(1, _int(env, "BULKJOB_AUTH_BLOCK_SECONDS", 60)),
+            proxy_hops=max(0, _int(env, "BULKJOB_PROXY_HOPS", 0)),
         )
 
     @cached_property

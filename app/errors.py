@@ -58,3 +58,13 @@ class TooLarge(ServiceError):
 
 class UnsupportedMediaType(ServiceError):
     error_type = "invalidInput.unsupportedMediaType"
+
+
+class TooManyRequests(ServiceError):
+    """Too many failed sign-ins: wait ``retry_after`` seconds."""
+
+    error_type = "tooManyRequests"
+
+    def __init__(self, message: str, retry_after: int, error_data: str = "") -> None:
+        super().__init__(message, error_data)
+        self.retry_after = retry_after

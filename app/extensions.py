@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.services.throttle import LoginThrottle
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -101,3 +103,5 @@ class Database:
 
 
 db = Database()
+# Failed sign-ins, counted where every web process sees them; bound in create_app.
+login_throttle = LoginThrottle()

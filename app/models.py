@@ -86,6 +86,11 @@ class Agent(Base):
     supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(String(255), default="")
     change_stamp: Mapped[int] = mapped_column(Integer, default=0)
+    # SCIM 2.0 (app/scim): the identity provider's id, a display name when one was given, and
+    # the emails as the JSON list SCIM sent.
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    emails: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # The template reads agents not yet on SSO in id order. A partial index: migrating an

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,3 +177,59 @@ def test_create_token_for_unknown_user(ready: Flask) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "nobody" in result.stderr
+
+
+def _token(ready: Flask, user: str = "alice") -> tuple[str, int]:
+    result = run(ready, "create-token", user)
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    match = re.search(r"Token id (\d+) for " + user, result.stderr)
+    assert match, result.stderr
+    return token, int(match.group(1))
+
+
+def test_revoke_token_by_id_by_text_and_by_user(ready: Flask) -> None:
+    run(ready, "create-user", "alice", "--role", "admin", "--password-stdin", input="pw\n")
+    first, first_id = _token(ready)
+    second, _ = _token(ready)
+    third, _ = _token(ready)
+    assert token_works(first)
+
+    result = run(ready, "revoke-token", str(first_id))
+    assert result.exit_code == 0, result.output
+    assert f"id {first_id}" in result.stdout
+    assert not token_works(first) and token_works(second)
+    # Again: nothing live to revoke.
+    assert run(ready, "revoke-token", str(first_id)).exit_code == 1
+
+    result = run(ready, "revoke-token", "--token-stdin", input=second + "\n")
+    assert result.exit_code == 0, result.output
+    assert not token_works(second) and token_works(third)
+
+    result = run(ready, "revoke-token", "--user", "ALICE")
+    assert result.exit_code == 0, result.output
+    assert not token_works(third)
+
+
+def token_works(token: str) -> bool:
+    return users.authenticate_token(db.engine, token) is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "error"),
+    [
+        ((), "", "exactly one"),
+        (("1", "--user", "alice"), "", "exactly one"),
+        (("999",), "", "no such live token"),
+        (("--token-stdin",), "bjt_made-up\n", "no such live token"),
+        (("--user", "nobody"), "", "nobody"),
+        (("abc",), "", "not a valid integer"),
+    ],
+)
+def test_revoke_token_refuses(ready: Flask, args: tuple[str, ...], stdin: str, error: str) -> None:
+    run(ready, "create-user", "alice", "--role", "admin", "--password-stdin", input="pw\n")
+    token, _ = _token(ready)
+    result = run(ready, "revoke-token", *args, input=stdin)
+    assert result.exit_code != 0
+    assert error in result.stderr
+    assert token_works(token)

@@ -68,8 +68,8 @@ def pg_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert schema.head() == "0001"
+def test_head_is_the_newest_revision() -> None:
+    assert schema.head() == "0002"
 
 
 def test_upgrade_sqlite_matches_models(sqlite_url: str) -> None:

@@ -8,7 +8,8 @@ bp = Blueprint("api", __name__, url_prefix="/unifiedconfig/config")
 
 
 def init_app(app: Flask) -> None:
-    from app.api import agents, auth, bulkjobs, errors  # noqa: F401  (routes register on bp)
+    from app.api import agents, auth, bulkjobs, errors, openapi  # noqa: F401  (routes on bp)
 
     app.register_blueprint(bp)
+    app.register_blueprint(openapi.bp)
     errors.register(app)

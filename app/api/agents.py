@@ -32,7 +32,7 @@ def list_agents() -> Response:
     return render(data, "results", json=wants_json(request))
 
 
-@bp.get("/agent/<int:agent_id>", strict_slashes=False)
+@bp.get("/agent/<id:agent_id>", strict_slashes=False)
 @roles(*READ_AGENTS)
 def get_agent(agent_id: int) -> Response:
     """One agent."""

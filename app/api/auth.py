@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from app.api import bp
-from app.errors import Forbidden, NotAuthorized
-from app.extensions import db
+from app.errors import Forbidden, NotAuthorized, TooManyRequests
+from app.extensions import db, login_throttle
 from app.services import users
 from app.services.users import Principal
 
@@ -23,29 +23,45 @@ WRITE_JOBS = ("admin",)
 READ_AGENTS = ("admin", "viewer", "supervisor")
 
 
-def _principal() -> Principal | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer" and value:
-        return users.authenticate_token(db.engine, value)
-    if scheme.lower() == "basic" and value:
+def _credentials() -> tuple[str, str | None, str] | None:
+    """(scheme, user name or None, secret) from the Authorization header; None if there is none.
+
+    A header that cannot be read is a failed attempt with an empty secret.
+    """
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme == "bearer" and value:
+        return "bearer", None, value
+    if scheme == "basic" and value:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return None
+            return "basic", None, ""
         username, sep, password = decoded.partition(":")
-        if not sep:
-            return None
-        return users.authenticate_basic(db.engine, username, password)
+        return "basic", username, password if sep else ""
     return None
 
 
 @bp.before_request
 def authenticate() -> None:
-    """Every API request must carry valid credentials."""
-    principal = _principal()
+    """Every API request must carry valid credentials; repeated failures are throttled."""
+    credentials = _credentials()
+    if credentials is None:
+        raise NotAuthorized("Valid credentials are required (HTTP Basic or a bearer token)")
+    scheme, username, secret = credentials
+    address = request.remote_addr or ""
+    wait = login_throttle.retry_after(address, username)
+    if wait:
+        raise TooManyRequests(
+            f"Too many failed sign-ins; try again in {wait} seconds", wait, "Authorization"
+        )
+    principal: Principal | None = None
+    if scheme == "bearer":
+        principal = users.authenticate_token(db.engine, secret)
+    elif username and secret:
+        principal = users.authenticate_basic(db.engine, username, secret)
     if principal is None:
+        login_throttle.failed(address, username, f"API {scheme}")
         raise NotAuthorized("Valid credentials are required (HTTP Basic or a bearer token)")
     g.principal = principal
 

@@ -103,7 +103,7 @@ def list_jobs() -> Response:
     return render(data, "results", json=wants_json(request))
 
 
-@bp.get("/bulkjob/<int:job_id>", strict_slashes=False)
+@bp.get("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*READ_JOBS)
 def get_job(job_id: int) -> Response:
     """One job."""
@@ -112,7 +112,7 @@ def get_job(job_id: int) -> Response:
     return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 
-@bp.put("/bulkjob/<int:job_id>", strict_slashes=False)
+@bp.put("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*WRITE_JOBS)
 def update_job(job_id: int) -> Response:
     """Change the description or cancel (jobState 5), guarded by changeStamp."""
@@ -129,16 +129,16 @@ def update_job(job_id: int) -> Response:
     return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 
-@bp.delete("/bulkjob/<int:job_id>", strict_slashes=False)
+@bp.delete("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*WRITE_JOBS)
 def delete_job(job_id: int) -> Response:
     """Delete a finished job with its file and log."""
     with db.write() as conn:
-        jobs.delete_job(conn, job_id)
+        jobs.delete_job(conn, job_id, current().username)
     return Response(status=200)
 
 
-@bp.get("/bulkjob/<int:job_id>/log", strict_slashes=False)
+@bp.get("/bulkjob/<id:job_id>/log", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_log(job_id: int) -> Response:
     """The job's log, streamed."""
@@ -146,14 +146,14 @@ def job_log(job_id: int) -> Response:
     return _attachment(body, "text/plain; charset=utf-8", f"bulkjob-{job_id}.log")
 
 
-@bp.get("/bulkjob/<int:job_id>/csv", strict_slashes=False)
+@bp.get("/bulkjob/<id:job_id>/csv", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_csv(job_id: int) -> Response:
     """The file as uploaded, byte for byte."""
     return _attachment(downloads.open_csv(db.engine, job_id), "text/csv", f"bulkjob-{job_id}.csv")
 
 
-@bp.get("/bulkjob/<int:job_id>/failed", strict_slashes=False)
+@bp.get("/bulkjob/<id:job_id>/failed", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_failed(job_id: int) -> Response:
     """The rows that failed, with their line numbers and errors, ready to fix and resubmit."""

@@ -29,6 +29,7 @@ from app.errors import (
     ServiceError,
     StaleChangeStamp,
     TooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from app.schemas import ApiErrorSchema, ErrorItem, ValidationFailed
@@ -47,6 +48,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     JobActive: 409,
     TooLarge: 413,
     UnsupportedMediaType: 415,
+    TooManyRequests: 429,
 }
 
 ERROR_TYPE_BY_STATUS: dict[int, str] = {
@@ -121,7 +123,10 @@ def handle_service_error(error: ServiceError) -> Response:
         items = error.items
     else:
         items = [(error.error_type, error.error_data, error.message)]
-    return api_error_response(items, status_of(error))
+    headers = None
+    if isinstance(error, TooManyRequests):
+        headers = {"Retry-After": str(error.retry_after)}
+    return api_error_response(items, status_of(error), headers=headers)
 
 
 def handle_http_error(error: HTTPException) -> Response | HTTPException:

@@ -16,7 +16,8 @@ from app.errors import FieldRequired, InvalidInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A leading apostrophe the service adds to neutralise a formula; removed on the way back in.
-_UNQUOTE_STARTS = ("'=", "'+", "'-", "'@")
+# Apostrophes already there before one of these get one more, so every cell round-trips.
+_QUOTED_STARTS = ("=", "+", "-", "@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +66,23 @@ def _delimiter(header_line: str) -> str:
 def clean_cell(value: str) -> str:
     """Trim a cell and undo the service's own formula neutralising."""
     value = value.strip()
-    if value.startswith(_UNQUOTE_STARTS):
+    if _quoted_formula(value):
         return value[1:]
     return value
 
 
+def _quoted_formula(value: str) -> bool:
+    """Apostrophes, then a formula start: ``'=x``, ``''+y``."""
+    return value.startswith("'") and value.lstrip("'").startswith(_QUOTED_STARTS)
+
+
 def neutralise(value: str) -> str:
-    """Prefix a cell a spreadsheet would run as a formula with an apostrophe."""
-    if value.startswith(FORMULA_STARTS):
+    """Prefix a cell a spreadsheet would run as a formula with an apostrophe.
+
+    A cell that already starts with an apostrophe before a formula start gets one more, so that
+    :func:`clean_cell`, which removes one, gives it back unchanged.
+    """
+    if value.startswith(FORMULA_STARTS) or _quoted_formula(value):
         return "'" + value
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from app.errors import (
 from app.jobtypes.csvfile import CsvFile, decode
 from app.models import Job, JobEvent, JobFile, JobLine, JobState, table
 from app.services import listing
+
+logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 255
 
@@ -207,6 +210,7 @@ def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
         .where(jobs.c.id == job_id, jobs.c.job_state == JobState.QUEUED)
         .values(job_state=JobState.CANCELLED, end_ms=now)
     )
+    logger.info("Job %d: cancellation requested by %s", job_id, actor)
     if result.rowcount == 1:
         add_event(conn, job_id, f"Job cancelled by {actor}", now=now)
         add_event(conn, job_id, "0 lines processed, 0 succeeded, 0 failed", now=now)
@@ -217,7 +221,8 @@ def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
         add_event(conn, job_id, f"Cancellation requested by {actor}", after_line=done, now=now)
 
 
-def delete_job(conn: Connection, job_id: int) -> None:
+def delete_job(conn: Connection, job_id: int, actor: str = "") -> None:
+    """Delete a finished job with its file, lines and log; the server log keeps who did it."""
     job = get_job(conn, job_id)
     if job.job_state in JobState.ACTIVE:
         raise JobActive(
@@ -231,3 +236,11 @@ def delete_job(conn: Connection, job_id: int) -> None:
     )
     if result.rowcount != 1:
         raise JobActive(f"Job {job_id} is active; cancel it before deleting it", str(job_id))
+    # The job's own log goes with it, so the server log is the record of who deleted it.
+    logger.info(
+        "Job %d (%r, created by %s) deleted by %s",
+        job_id,
+        job.description,
+        job.created_by,
+        actor or "(unknown)",
+    )

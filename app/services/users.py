@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.dbutil import now_ms
@@ -132,14 +132,49 @@ def create_user(conn: Connection, username: str, role: str, password: str) -> No
 
 def create_token(conn: Connection, username: str) -> str:
     """A new bearer token for ``username``; only its SHA-256 is stored."""
+    return issue_token(conn, username)[1]
+
+
+def issue_token(conn: Connection, username: str) -> tuple[int, str]:
+    """(id, token) of a new bearer token for ``username``: the id names it for revoking."""
     user = _find_user(conn, username)
     if user is None:
         raise NotFound(f"The user {username} does not exist", username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        insert(tokens).values(user_id=user[0], token_hash=_hash_token(token), create_ms=now_ms())
-    )
-    return token
+    token_id = conn.execute(
+        insert(tokens)
+        .values(user_id=user[0], token_hash=_hash_token(token), create_ms=now_ms())
+        .returning(tokens.c.id)
+    ).scalar_one()
+    return int(token_id), token
+
+
+def revoke_tokens(
+    conn: Connection,
+    token_id: int | None = None,
+    token: str | None = None,
+    username: str | None = None,
+) -> list[int]:
+    """Revoke one token (by id, or by its text) or every live token of a user; their ids.
+
+    Revoked tokens are kept (marked), so their ids stay meaningful in an audit.
+    """
+    where: list[ColumnElement[bool]] = [tokens.c.revoked_ms.is_(None)]
+    if token_id is not None:
+        where.append(tokens.c.id == token_id)
+    elif token is not None:
+        where.append(tokens.c.token_hash == _hash_token(token.strip()))
+    elif username is not None:
+        user = _find_user(conn, username)
+        if user is None:
+            raise NotFound(f"The user {username} does not exist", username)
+        where.append(tokens.c.user_id == user[0])
+    else:
+        raise FieldRequired("say which token to revoke", "token")
+    ids = [int(row.id) for row in conn.execute(select(tokens.c.id).where(*where))]
+    if ids:
+        conn.execute(update(tokens).where(tokens.c.id.in_(ids)).values(revoked_ms=now_ms()))
+    return ids
 
 
 def authenticate_basic(engine: Engine, username: str, password: str) -> Principal | None:

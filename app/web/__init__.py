@@ -7,6 +7,8 @@ adds live updates, local times and drag-and-drop: every page works without it.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template, request
@@ -24,6 +26,7 @@ from app.errors import (
 )
 
 bp = Blueprint("web", __name__)
+logger = logging.getLogger(__name__)
 
 # No inline script or style anywhere in the console, so the policy needs no 'unsafe-inline'.
 CONTENT_SECURITY_POLICY = (
@@ -73,6 +76,7 @@ ERROR_TITLES = {
     405: "Not allowed",
     409: "Conflict",
     413: "Too large",
+    500: "Internal error",
 }
 
 
@@ -93,9 +97,21 @@ def http_error(error: HTTPException) -> Any:
     if error.response is not None:
         return error.response
     status = error.code or 500
-    if status >= 500:
+    if status == 500:
+        return internal_error(getattr(error, "original_exception", None) or error)
+    if status > 500:
         return error
     return error_page(status, error.description or error.name)
+
+
+@bp.errorhandler(Exception)
+def internal_error(error: BaseException) -> tuple[str, int]:
+    """A bug: the page shows only an error id, the same id the traceback is logged under."""
+    error_id = uuid.uuid4().hex[:12]
+    logger.error(
+        "Internal error %s on %s %s", error_id, request.method, request.path, exc_info=error
+    )
+    return error_page(500, f"Something went wrong on our side (error {error_id}).")
 
 
 def init_app(app: Flask) -> None:

@@ -23,7 +23,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.extensions import db, login_throttle
 from app.services import users
 from app.services.users import Principal
 from app.web import bp, error_page
@@ -127,7 +127,7 @@ def forbidden_message(role: str) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | BaseResponse | tuple[str, int]:
+def login() -> str | BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The sign-in form: the same users and passwords as the API's HTTP Basic."""
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -136,8 +136,15 @@ def login() -> str | BaseResponse | tuple[str, int]:
         return render_template("login.html", next=target, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    address = request.remote_addr or ""
+    wait = login_throttle.retry_after(address, username)
+    if wait:
+        message = f"Too many failed sign-ins. Try again in {wait} seconds."
+        page_html = render_template("login.html", next=target, username=username, error=message)
+        return page_html, 429, {"Retry-After": str(wait)}
     principal = users.authenticate_basic(db.engine, username, password)
     if principal is None:
+        login_throttle.failed(address, username, "console")
         message = "The user name or password is wrong."
         return render_template("login.html", next=target, username=username, error=message), 200
     # A new session (and CSRF token) at sign-in, so a planted session id is worth nothing.

@@ -186,7 +186,7 @@ def new_job() -> tuple[str, int] | BaseResponse:
     return redirect(url_for("web.job_page", job_id=job_id), 303)
 
 
-@bp.get("/jobs/<int:job_id>")
+@bp.get("/jobs/<id:job_id>")
 @page(*READ_JOBS)
 def job_page(job_id: int) -> str:
     """One job: its fields, live progress, downloads, actions and failed rows."""
@@ -202,7 +202,7 @@ def _confirm_page(job: Any, action: str) -> str:
     return render_template("confirm.html", job=job, action=action)
 
 
-@bp.route("/jobs/<int:job_id>/cancel", methods=["GET", "POST"])
+@bp.route("/jobs/<id:job_id>/cancel", methods=["GET", "POST"])
 @page(*WRITE_JOBS)
 def cancel_job(job_id: int) -> str | BaseResponse:
     """Ask to confirm, then cancel: a Queued job at once, a Processing one at its next chunk."""
@@ -228,7 +228,7 @@ def cancel_job(job_id: int) -> str | BaseResponse:
     return redirect(url_for("web.job_page", job_id=job_id), 303)
 
 
-@bp.route("/jobs/<int:job_id>/delete", methods=["GET", "POST"])
+@bp.route("/jobs/<id:job_id>/delete", methods=["GET", "POST"])
 @page(*WRITE_JOBS)
 def delete_job(job_id: int) -> str | BaseResponse:
     """Ask to confirm, then delete a finished job with its file and log."""
@@ -237,7 +237,7 @@ def delete_job(job_id: int) -> str | BaseResponse:
             return _confirm_page(jobs.get_job(conn, job_id), "delete")
     try:
         with db.write() as conn:
-            jobs.delete_job(conn, job_id)
+            jobs.delete_job(conn, job_id, _username())
     except NotFound:
         raise
     except ServiceError as exc:  # still running
@@ -253,7 +253,7 @@ def _attachment(body: Any, mimetype: str, filename: str) -> Response:
     return response
 
 
-@bp.get("/jobs/<int:job_id>/log")
+@bp.get("/jobs/<id:job_id>/log")
 @page(*READ_JOBS)
 def job_log(job_id: int) -> Response:
     """The job's log, streamed (the API's log)."""
@@ -261,14 +261,14 @@ def job_log(job_id: int) -> Response:
     return _attachment(body, "text/plain; charset=utf-8", f"bulkjob-{job_id}.log")
 
 
-@bp.get("/jobs/<int:job_id>/csv")
+@bp.get("/jobs/<id:job_id>/csv")
 @page(*READ_JOBS)
 def job_csv(job_id: int) -> Response:
     """The file as uploaded, byte for byte."""
     return _attachment(downloads.open_csv(db.engine, job_id), "text/csv", f"bulkjob-{job_id}.csv")
 
 
-@bp.get("/jobs/<int:job_id>/failed")
+@bp.get("/jobs/<id:job_id>/failed")
 @page(*READ_JOBS)
 def job_failed(job_id: int) -> Response:
     """The failed rows with their line numbers and errors, ready to fix and upload again."""

@@ -1,0 +1,222 @@
+"""The API's contract as an OpenAPI 3 document, generated from the marshmallow schemas.
+
+Served without credentials at ``/openapi.json``. It describes the JSON representation (XML is
+the same tree under a root element); the suite fuzzes the running app against it (schemathesis).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, current_app, jsonify
+from marshmallow import Schema, fields
+
+from app.api.errors import ERROR_TYPE_BY_STATUS
+from app.schemas import (
+    API_BASE,
+    MAX_INT,
+    AgentSchema,
+    ApiErrorSchema,
+    BulkJobCreateSchema,
+    BulkJobSchema,
+    BulkJobUpdateSchema,
+    PageInfoSchema,
+    PermissionInfoSchema,
+)
+from app.services.listing import MAX_PER_PAGE
+
+bp = Blueprint("openapi", __name__)
+
+JSON = "application/json"
+DOCUMENT_KEY = "bulkjob.openapi"
+
+
+class ApiErrorsSchema(Schema):
+    """Every error: an apiErrors list."""
+
+    apiErrors = fields.List(fields.Nested(ApiErrorSchema), required=True)
+
+
+class BulkJobListSchema(Schema):
+    """GET /bulkjob: one page of jobs."""
+
+    pageInfo = fields.Nested(PageInfoSchema, required=True)
+    permissionInfo = fields.Nested(PermissionInfoSchema, required=True)
+    bulkJobs = fields.List(fields.Nested(BulkJobSchema), required=True)
+
+
+class AgentListSchema(Schema):
+    """GET /agent: one page of agents."""
+
+    pageInfo = fields.Nested(PageInfoSchema, required=True)
+    permissionInfo = fields.Nested(PermissionInfoSchema, required=True)
+    agents = fields.List(fields.Nested(AgentSchema), required=True)
+
+
+# Every operation can answer these (no or wrong credentials, throttled, a dependency down).
+COMMON_ERRORS = (401, 429, 503)
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+
+
+def _errors(*statuses: int) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for status in sorted({*statuses, *COMMON_ERRORS}):
+        response: dict[str, Any] = {
+            "description": ERROR_TYPE_BY_STATUS.get(status, "error"),
+            "content": {JSON: {"schema": "ApiErrors"}},
+        }
+        if status in (429, 503):
+            response["headers"] = RETRY_AFTER
+        out[status] = response
+    return out
+
+
+def _ok(schema: str | None = None, media: str = JSON, description: str = "OK") -> dict[str, Any]:
+    if schema is None and media == JSON:
+        return {"description": description}
+    body: dict[str, Any] = {"schema": schema} if schema else {"schema": {"type": "string"}}
+    return {"description": description, "content": {media: body}}
+
+
+def _query(name: str, kind: str, description: str, **bounds: int) -> dict[str, Any]:
+    return {
+        "in": "query",
+        "name": name,
+        "required": False,
+        "description": description,
+        "schema": {"type": kind, **bounds},
+    }
+
+
+LIST_PARAMS = [
+    _query("startIndex", "integer", "first item, from 0", minimum=0, maximum=MAX_INT),
+    _query("resultsPerPage", "integer", "page size", minimum=1, maximum=MAX_PER_PAGE),
+    _query("q", "string", "search term"),
+    _query("sort", "string", "sort term: a field name, optionally followed by ' desc'"),
+]
+ID_PARAM = {"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}
+
+
+def _download(summary: str, media: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [ID_PARAM],
+            "responses": {200: _ok(media=media), **_errors(403, 404)},
+        }
+    }
+
+
+def build() -> dict[str, Any]:
+    """The OpenAPI 3 document of the /unifiedconfig/config API."""
+    spec = APISpec(
+        title="bulkjob",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Cisco UCCE-compatible bulk jobs (JSON representation)."},
+        security=[{"basic": []}, {"bearer": []}],
+    )
+    spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for name, schema in (
+        ("ApiErrors", ApiErrorsSchema),
+        ("BulkJob", BulkJobSchema),
+        ("BulkJobList", BulkJobListSchema),
+        ("BulkJobCreate", BulkJobCreateSchema),
+        ("BulkJobUpdate", BulkJobUpdateSchema),
+        ("Agent", AgentSchema),
+        ("AgentList", AgentListSchema),
+    ):
+        spec.components.schema(name, schema=schema)
+
+    def body(schema: str) -> dict[str, Any]:
+        return {"required": True, "content": {JSON: {"schema": schema}}}
+
+    created = {
+        "description": "Created; Location names the new job",
+        "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+    }
+    spec.path(
+        path=f"{API_BASE}/bulkjob",
+        operations={
+            "get": {
+                "summary": "List jobs",
+                "parameters": LIST_PARAMS,
+                "responses": {200: _ok("BulkJobList"), **_errors(400, 403)},
+            },
+            "post": {
+                "summary": "Create a job from a CSV (checked before it exists)",
+                "requestBody": body("BulkJobCreate"),
+                "responses": {201: created, **_errors(400, 403, 413, 415)},
+            },
+        },
+    )
+    spec.path(
+        path=f"{API_BASE}/bulkjob/{{id}}",
+        operations={
+            "get": {
+                "summary": "One job",
+                "parameters": [ID_PARAM],
+                "responses": {200: _ok("BulkJob"), **_errors(403, 404)},
+            },
+            "put": {
+                "summary": "Change the description, or cancel (jobState 5)",
+                "parameters": [ID_PARAM],
+                "requestBody": body("BulkJobUpdate"),
+                "responses": {200: _ok("BulkJob"), **_errors(400, 403, 404, 409, 413, 415)},
+            },
+            "delete": {
+                "summary": "Delete a finished job",
+                "parameters": [ID_PARAM],
+                "responses": {200: _ok(description="Deleted"), **_errors(403, 404, 409)},
+            },
+        },
+    )
+    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/log", operations=_download("Log", "text/plain"))
+    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/csv", operations=_download("File", "text/csv"))
+    spec.path(
+        path=f"{API_BASE}/bulkjob/{{id}}/failed", operations=_download("Failed rows", "text/csv")
+    )
+    spec.path(
+        path=f"{API_BASE}/bulkjob/templates/ssomigration",
+        operations={
+            "get": {
+                "summary": "The SSO-migration template",
+                "parameters": [_query("q", "string", "filter: peripheral:ID, team:ID")],
+                "responses": {200: _ok(media="text/csv"), **_errors(400, 403)},
+            }
+        },
+    )
+    spec.path(
+        path=f"{API_BASE}/agent",
+        operations={
+            "get": {
+                "summary": "List agents",
+                "parameters": LIST_PARAMS,
+                "responses": {200: _ok("AgentList"), **_errors(400, 403)},
+            }
+        },
+    )
+    spec.path(
+        path=f"{API_BASE}/agent/{{id}}",
+        operations={
+            "get": {
+                "summary": "One agent",
+                "parameters": [ID_PARAM],
+                "responses": {200: _ok("Agent"), **_errors(403, 404)},
+            }
+        },
+    )
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The API's OpenAPI 3 document (no credentials needed)."""
+    document = current_app.extensions.get(DOCUMENT_KEY)
+    if document is None:
+        document = current_app.extensions[DOCUMENT_KEY] = build()
+    return jsonify(document)

@@ -1,0 +1,16 @@
+"""SCIM 2.0 (RFC 7643/7644) under /scim/v2: the agent directory as Users, for identity providers.
+
+Same users, roles and tokens as the API: admin writes; viewer and supervisor read.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+
+
+def init_app(app: Flask) -> None:
+    from app.scim import auth, discovery, errors, groups, users  # noqa: F401  (routes on bp)
+
+    app.register_blueprint(bp)

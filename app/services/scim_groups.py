@@ -1,0 +1,324 @@
+"""SCIM Groups are agent teams; their ``members`` are the agents whose team they are.
+
+A team has no change stamp of its own, so ``meta.version`` is a digest of what the Group shows
+(name, peripheral, member ids): any change to those, through SCIM or a CSV job, changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from app.models import Agent, AgentTeam, Peripheral, table
+from app.services import scim_resources
+from app.services.scim_errors import (
+    InvalidValue,
+    PreconditionFailed,
+    ResourceNotFound,
+    Uniqueness,
+)
+from app.services.scim_resources import Attribute
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+TEAM = "urn:bulkjob:params:scim:schemas:extension:agentteam:2.0:Group"
+SCHEMAS = (GROUP, TEAM)
+MEMBER_FIELDS = {"value": None, "display": None, "$ref": None, "type": None}
+SHAPE: Mapping[str, Any] = {"displayName": None, "members": None, TEAM: {"peripheralId": None}}
+NAME_MAX = 64
+
+agents = table(Agent)
+teams = table(AgentTeam)
+peripherals = table(Peripheral)
+
+_ATTRIBUTES: dict[str, Attribute] = {
+    "id": Attribute(teams.c.id, "integer"),
+    "displayname": Attribute(teams.c.name, "text"),
+    f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),
+}
+ATTRIBUTES: dict[str, Attribute] = {
+    **_ATTRIBUTES,
+    **{f"{GROUP.lower()}:{name}": a for name, a in _ATTRIBUTES.items() if ":" not in name},
+}
+# remove with a path such as members[value eq "12"] (RFC 7644 §3.5.2.2)
+_MEMBER_FILTER = re.compile(r'^\s*members\s*\[\s*value\s+eq\s+"([^"]*)"\s*\]\s*$', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Group:
+    row: Row[Any]
+    members: list[Row[Any]]
+
+    @property
+    def version(self) -> str:
+        ids = ",".join(str(member.id) for member in self.members)
+        text = f"{self.row.name}\n{self.row.peripheral_id}\n{ids}"
+        return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:16]}"'
+
+
+@dataclass(frozen=True)
+class Listing:
+    groups: list[Group]
+    total: int
+
+
+def to_resource(group: Group, base_url: str) -> dict[str, Any]:
+    return {
+        "schemas": list(SCHEMAS),
+        "id": str(group.row.id),
+        "displayName": group.row.name,
+        "members": [
+            {
+                "value": str(member.id),
+                "$ref": f"{base_url}/Users/{member.id}",
+                "display": member.user_name,
+                "type": "User",
+            }
+            for member in group.members
+        ],
+        TEAM: {"peripheralId": group.row.peripheral_id},
+        "meta": {
+            "resourceType": "Group",
+            "location": f"{base_url}/Groups/{group.row.id}",
+            "version": group.version,
+        },
+    }
+
+
+def _members(conn: Connection, team_ids: Iterable[int]) -> dict[int, list[Row[Any]]]:
+    ids = list(team_ids)
+    found: dict[int, list[Row[Any]]] = {team_id: [] for team_id in ids}
+    if ids:
+        statement: Select[Any] = (
+            select(agents.c.id, agents.c.user_name, agents.c.agent_team_id)
+            .where(agents.c.agent_team_id.in_(ids))
+            .order_by(agents.c.id)
+        )
+        for row in conn.execute(statement):
+            found[row.agent_team_id].append(row)
+    return found
+
+
+def get_group(conn: Connection, group_id: str, with_members: bool = True) -> Group:
+    row = None
+    if group_id.isascii() and group_id.isdigit():
+        row = conn.execute(select(teams).where(teams.c.id == int(group_id))).first()
+    if row is None:
+        raise ResourceNotFound(f"Group {group_id} not found")
+    return Group(row, _members(conn, [row.id])[row.id] if with_members else [])
+
+
+def list_groups(
+    conn: Connection,
+    condition: ColumnElement[bool] | None,
+    sort_by: str | None,
+    descending: bool,
+    start_index: int,
+    count: int,
+    with_members: bool = True,
+) -> Listing:
+    conditions = [] if condition is None else [condition]
+    total = conn.execute(select(func.count()).select_from(teams).where(*conditions)).scalar_one()
+    ordering: list[Any] = [teams.c.id]
+    if sort_by:
+        attribute = ATTRIBUTES.get(sort_by.lower())
+        if attribute is None:
+            raise InvalidValue(f"Cannot sort by {sort_by!r}")
+        column = func.lower(attribute.column) if attribute.kind == "text" else attribute.column
+        ordering = [column.desc(), teams.c.id.desc()] if descending else [column, teams.c.id]
+    rows: list[Row[Any]] = []
+    if count > 0:
+        statement = (
+            select(teams)
+            .where(*conditions)
+            .order_by(*ordering)
+            .offset(max(start_index, 1) - 1)
+            .limit(count)
+        )
+        rows = list(conn.execute(statement).all())
+    members = _members(conn, [row.id for row in rows]) if with_members else {}
+    return Listing([Group(row, members.get(row.id, [])) for row in rows], int(total))
+
+
+def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> int:
+    document = scim_resources.canonical(raw, SHAPE)
+    name = _name(conn, document, None)
+    peripheral = _peripheral(conn, document, None, default_peripheral)
+    next_id = int(conn.execute(select(func.max(teams.c.id))).scalar_one() or 0) + 1
+    conn.execute(insert(teams).values(id=next_id, name=name, peripheral_id=peripheral))
+    if document.get("members"):
+        _set_members(conn, next_id, peripheral, _member_ids(document["members"]), [])
+    return next_id
+
+
+def replace_group(
+    conn: Connection, group_id: str, raw: Any, if_match: Collection[str] | None
+) -> None:
+    current = get_group(conn, group_id)
+    _check_version(current, if_match)
+    _write(conn, current, scim_resources.canonical(raw, SHAPE))
+
+
+def patch_group(
+    conn: Connection, group_id: str, body: Any, if_match: Collection[str] | None, base_url: str
+) -> None:
+    current = get_group(conn, group_id)
+    _check_version(current, if_match)
+    fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
+    operations = fields.get("operations")
+    document = scim_resources.canonical(to_resource(current, base_url), SHAPE)
+    generic: list[Any] = []
+    for operation in operations if isinstance(operations, list) else []:
+        # members[value eq "x"] is applied here; everything else by the shared PATCH code.
+        lowered = (
+            {str(k).lower(): v for k, v in operation.items()}
+            if isinstance(operation, Mapping)
+            else {}
+        )
+        path = lowered.get("path")
+        match = _MEMBER_FILTER.match(path) if isinstance(path, str) else None
+        if match and str(lowered.get("op", "")).lower() == "remove":
+            if generic:
+                document = scim_resources.apply_patch(document, generic, SHAPE, GROUP)
+                generic = []
+            members = document.get("members") or []
+            document["members"] = [m for m in members if _value(m) != match.group(1)]
+        else:
+            generic.append(operation)
+    if generic or not operations:
+        document = scim_resources.apply_patch(document, generic or operations, SHAPE, GROUP)
+    _write(conn, current, document)
+
+
+def delete_group(conn: Connection, group_id: str, if_match: Collection[str] | None) -> None:
+    current = get_group(conn, group_id)
+    _check_version(current, if_match)
+    _set_members(conn, current.row.id, current.row.peripheral_id, [], current.members)
+    conn.execute(delete(teams).where(teams.c.id == current.row.id))
+
+
+def _check_version(group: Group, if_match: Collection[str] | None) -> None:
+    if if_match is not None and group.version[2:].strip('"') not in if_match:
+        raise PreconditionFailed(f"The Group is at version {group.version}")
+
+
+def _write(conn: Connection, current: Group, document: dict[str, Any]) -> None:
+    name = _name(conn, document, current.row.id)
+    peripheral = _peripheral(conn, document, current.row, None)
+    if peripheral != current.row.peripheral_id and current.members:
+        raise InvalidValue("A team with members cannot move to another peripheral")
+    conn.execute(
+        update(teams)
+        .where(teams.c.id == current.row.id)
+        .values(name=name, peripheral_id=peripheral)
+    )
+    wanted = _member_ids(document.get("members") or [])
+    _set_members(conn, current.row.id, peripheral, wanted, current.members)
+
+
+def _set_members(
+    conn: Connection,
+    team_id: int,
+    peripheral: int,
+    wanted: list[int],
+    current: list[Row[Any]],
+) -> None:
+    """Agents in ``wanted`` join the team; current members not in it leave. Each agent whose
+    team changes gets a new change stamp."""
+    have = {member.id for member in current}
+    joining = sorted(set(wanted) - have)
+    leaving = sorted(have - set(wanted))
+    if joining:
+        rows = conn.execute(
+            select(agents.c.id, agents.c.peripheral_id).where(agents.c.id.in_(joining))
+        ).all()
+        found = {row.id: row.peripheral_id for row in rows}
+        missing = [agent_id for agent_id in joining if agent_id not in found]
+        if missing:
+            raise InvalidValue(f"No User {missing[0]} to make a member")
+        elsewhere = [agent_id for agent_id in joining if found[agent_id] != peripheral]
+        if elsewhere:
+            raise InvalidValue(f"User {elsewhere[0]} is on another peripheral than the team")
+        conn.execute(
+            update(agents)
+            .where(agents.c.id.in_(joining))
+            .values(agent_team_id=team_id, change_stamp=agents.c.change_stamp + 1)
+        )
+    if leaving:
+        conn.execute(
+            update(agents)
+            .where(agents.c.id.in_(leaving))
+            .values(agent_team_id=None, change_stamp=agents.c.change_stamp + 1)
+        )
+
+
+def _value(member: Any) -> str | None:
+    if isinstance(member, Mapping):
+        fields = scim_resources.canonical(member, MEMBER_FIELDS)
+        return None if fields.get("value") is None else str(fields["value"])
+    return None
+
+
+def _member_ids(members: Any) -> list[int]:
+    if not isinstance(members, list):
+        raise InvalidValue("members must be a list")
+    ids: list[int] = []
+    for member in members:
+        value = _value(member)
+        if value is None or not (value.isascii() and value.isdigit()):
+            raise InvalidValue(f"A member's value must be a User id, not {value!r}")
+        ids.append(int(value))
+    return ids
+
+
+def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str:
+    name = document.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidValue("displayName is required")
+    if len(name) > NAME_MAX:
+        raise InvalidValue(f"displayName is longer than {NAME_MAX} characters")
+    statement = select(teams.c.id).where(func.lower(teams.c.name) == name.lower())
+    if own_id is not None:
+        statement = statement.where(teams.c.id != own_id)
+    if conn.execute(statement).first() is not None:
+        raise Uniqueness(f"A Group named {name!r} exists")
+    return name
+
+
+def _peripheral(
+    conn: Connection, document: dict[str, Any], current: Row[Any] | None, configured: int | None
+) -> int:
+    extension = document.get(TEAM)
+    raw = extension.get("peripheralId") if isinstance(extension, dict) else None
+    if raw is None:
+        if current is not None:
+            return int(current.peripheral_id)
+        if configured is not None:
+            raw = configured
+        else:
+            lowest = conn.execute(select(func.min(peripherals.c.id))).scalar_one()
+            if lowest is None:
+                raise InvalidValue("No peripheral exists to put the team on; give peripheralId")
+            return int(lowest)
+    if isinstance(raw, bool) or not (
+        isinstance(raw, int) or (isinstance(raw, str) and raw.isascii() and raw.isdigit())
+    ):
+        raise InvalidValue("peripheralId must be an integer")
+    peripheral = int(raw)
+    if not conn.execute(select(peripherals.c.id).where(peripherals.c.id == peripheral)).first():
+        raise InvalidValue(f"Peripheral {peripheral} does not exist")
+    return peripheral

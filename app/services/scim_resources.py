@@ -1,0 +1,242 @@
+"""What every SCIM resource type shares: attribute names matched case-insensitively (RFC 7643
+§2.1), unknown attributes dropped, PATCH operations applied to a document, and the
+``attributes`` / ``excludedAttributes`` projection. Plain data in, plain data out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement
+
+from app.services.scim_errors import InvalidSyntax, InvalidValue, NoTarget
+
+# A shape names a resource's writable attributes in their canonical spelling; a nested mapping
+# is a complex attribute (or an extension schema) with its own sub-attributes.
+Shape = Mapping[str, Any]
+Path = tuple[str, ...]
+
+ALWAYS_RETURNED = frozenset({"schemas", "id"})
+
+# How a column compares in filters and sorting: "exact" strings (caseExact), "text"
+# (case-insensitive, compared lower-cased), "key" (case-insensitive, the column already holds
+# the lower-cased value), "boolean", "integer".
+Kind = Literal["exact", "text", "key", "boolean", "integer"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A filterable, sortable SCIM attribute: its column and how values compare with it."""
+
+    column: ColumnElement[Any]
+    kind: Kind
+    nullable: bool = False
+
+
+def canonical(raw: Any, shape: Shape) -> dict[str, Any]:
+    """``raw`` with keys spelled as in ``shape`` and everything ``shape`` does not name dropped."""
+    if not isinstance(raw, Mapping):
+        raise InvalidSyntax("A resource must be a JSON object")
+    names = {name.lower(): name for name in shape}
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = names.get(str(key).lower())
+        if name is None:
+            continue
+        sub = shape[name]
+        if isinstance(sub, Mapping) and isinstance(value, Mapping):
+            result[name] = canonical(value, sub)
+        else:
+            result[name] = value
+    return result
+
+
+def resolve_path(path: str, shape: Shape, core_urn: str) -> Path | None:
+    """A PATCH path as canonical keys, or None when it names nothing this resource holds."""
+    if "[" in path:
+        raise InvalidValue(f"Value filters in paths ({path}) are not supported", "invalidPath")
+    rest = path
+    keys: list[str] = []
+    lowered = path.lower()
+    for name, sub in shape.items():
+        if isinstance(sub, Mapping) and name.lower().startswith("urn:"):
+            urn = name.lower()
+            if lowered == urn:
+                return (name,)
+            if lowered.startswith(urn + ":"):
+                keys.append(name)
+                rest = path[len(urn) + 1 :]
+                shape = sub
+                break
+    else:
+        if lowered.startswith(core_urn.lower() + ":"):
+            rest = path[len(core_urn) + 1 :]
+    for part in rest.split("."):
+        spelled = {name.lower(): name for name in shape}.get(part.lower())
+        if spelled is None:
+            return None
+        keys.append(spelled)
+        sub = shape[spelled]
+        shape = sub if isinstance(sub, Mapping) else {}
+    return tuple(keys)
+
+
+def apply_patch(
+    document: dict[str, Any], operations: Any, shape: Shape, core_urn: str
+) -> dict[str, Any]:
+    """``document`` changed by a PatchOp's ``Operations`` (RFC 7644 §3.5.2), in order."""
+    if not isinstance(operations, list) or not operations:
+        raise InvalidSyntax("A PatchOp needs a non-empty Operations list")
+    for operation in operations:
+        if not isinstance(operation, Mapping):
+            raise InvalidSyntax("Each PATCH operation must be a JSON object")
+        fields = {str(key).lower(): value for key, value in operation.items()}
+        op = str(fields.get("op", "")).lower()
+        if op not in ("add", "remove", "replace"):
+            raise InvalidSyntax(f"Unknown PATCH op {fields.get('op')!r}")
+        path = fields.get("path")
+        value = fields.get("value")
+        if path is None or path == "":
+            if op == "remove":
+                raise NoTarget("remove needs a path")
+            if not isinstance(value, Mapping):
+                raise InvalidValue(f"{op} without a path needs an object value")
+            for name, item in canonical(value, shape).items():
+                _set(document, (name,), item, op, shape)
+            continue
+        if not isinstance(path, str):
+            raise InvalidSyntax("A PATCH path must be a string")
+        keys = resolve_path(path, shape, core_urn)
+        if keys is None:
+            continue  # an attribute this resource does not hold: ignored, like unknown ones
+        if op == "remove":
+            _remove(document, keys)
+        else:
+            if "value" not in fields:
+                raise InvalidValue(f"{op} of {path} needs a value")
+            _set(document, keys, value, op, shape)
+    return document
+
+
+def _sub_shape(shape: Shape, keys: Path) -> Any:
+    current: Any = shape
+    for key in keys:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return current
+
+
+def _set(document: dict[str, Any], keys: Path, value: Any, op: str, shape: Shape) -> None:
+    sub = _sub_shape(shape, keys)
+    target = document
+    for key in keys[:-1]:
+        child = target.get(key)
+        if not isinstance(child, dict):
+            child = target[key] = {}
+        target = child
+    last = keys[-1]
+    if isinstance(sub, Mapping):
+        if not isinstance(value, Mapping):
+            raise InvalidValue(f"{'.'.join(keys)} is complex; its value must be an object")
+        existing = target.get(last)
+        merged: dict[str, Any] = existing if isinstance(existing, dict) else {}
+        target[last] = {**merged, **canonical(value, sub)}
+    elif op == "add" and isinstance(target.get(last), list):
+        extra = value if isinstance(value, list) else [value]
+        target[last] = [*target[last], *extra]
+    else:
+        target[last] = value
+
+
+def _remove(document: dict[str, Any], keys: Path) -> None:
+    target: Any = document
+    for key in keys[:-1]:
+        target = target.get(key) if isinstance(target, dict) else None
+    if isinstance(target, dict):
+        target.pop(keys[-1], None)
+
+
+def parse_paths(values: Iterable[str], schemas: Sequence[str]) -> list[Path]:
+    """``attributes``-style names as lower-cased key paths; schema URNs become their own key
+    (extensions) or are dropped (the core schema, ``schemas[0]``)."""
+    paths: list[Path] = []
+    core = schemas[0].lower()
+    extensions = [urn.lower() for urn in schemas[1:]]
+    for value in values:
+        name = value.strip().lower()
+        if not name:
+            continue
+        prefix: Path = ()
+        for urn in extensions:
+            if name == urn:
+                prefix, name = (urn,), ""
+                break
+            if name.startswith(urn + ":"):
+                prefix, name = (urn,), name[len(urn) + 1 :]
+                break
+        else:
+            if name.startswith(core + ":"):
+                name = name[len(core) + 1 :]
+        paths.append(prefix + (tuple(name.split(".")) if name else ()))
+    return paths
+
+
+def project(
+    resource: Mapping[str, Any], attributes: list[Path] | None, excluded: list[Path] | None
+) -> dict[str, Any]:
+    """``resource`` reduced to ``attributes`` (when given), less ``excluded`` (RFC 7644 §3.9)."""
+    result = dict(resource)
+    if attributes:
+        result = _include(result, attributes, top=True)
+    if excluded:
+        result = _exclude(result, excluded, top=True)
+    return result
+
+
+def _include(value: Mapping[str, Any], paths: list[Path], top: bool = False) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        lowered = key.lower()
+        if top and lowered in ALWAYS_RETURNED:
+            kept[key] = item
+            continue
+        tails = [path[1:] for path in paths if path and path[0] == lowered]
+        if not tails:
+            continue
+        if any(not tail for tail in tails):
+            kept[key] = item
+        elif isinstance(item, Mapping):
+            sub = _include(item, tails)
+            if sub:
+                kept[key] = sub
+        elif isinstance(item, list):
+            kept[key] = [_include(x, tails) if isinstance(x, Mapping) else x for x in item]
+    return kept
+
+
+def _exclude(value: Mapping[str, Any], paths: list[Path], top: bool = False) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        lowered = key.lower()
+        if top and lowered in ALWAYS_RETURNED:
+            kept[key] = item
+            continue
+        tails = [path[1:] for path in paths if path and path[0] == lowered]
+        if any(not tail for tail in tails):
+            continue
+        if tails and isinstance(item, Mapping):
+            kept[key] = _exclude(item, tails)
+        elif tails and isinstance(item, list):
+            kept[key] = [_exclude(x, tails) if isinstance(x, Mapping) else x for x in item]
+        else:
+            kept[key] = item
+    return kept
+
+
+def loads_body(data: bytes) -> Any:
+    """A request body as JSON; invalidSyntax when it is not."""
+    try:
+        return json.loads(data or b"null")
+    except ValueError as exc:
+        raise InvalidSyntax(f"The body is not valid JSON: {exc}") from exc

@@ -1,0 +1,368 @@
+"""SCIM Users are agents: reading, creating, replacing, patching and deleting them.
+
+The mapping: ``userName`` ↔ user_name, ``name.givenName``/``familyName`` ↔ first/last name,
+``active`` ↔ login_enabled, ``externalId``, ``displayName`` and ``emails`` in columns of their
+own, the enterprise extension's ``employeeNumber`` ↔ agent_id, and our extension for the
+peripheral, team, supervisor and SSO flags. ``meta.version`` is the change stamp as a weak ETag.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Row,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
+
+from app.models import Agent, AgentTeam, Peripheral, table
+from app.services import scim_resources
+from app.services.scim_errors import (
+    InvalidValue,
+    PreconditionFailed,
+    ResourceNotFound,
+    Uniqueness,
+)
+from app.services.scim_resources import Attribute
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+AGENT = "urn:bulkjob:params:scim:schemas:extension:agent:2.0:User"
+SCHEMAS = (USER, ENTERPRISE, AGENT)
+
+SHAPE: Mapping[str, Any] = {
+    "userName": None,
+    "externalId": None,
+    "displayName": None,
+    "active": None,
+    "emails": None,
+    "name": {"givenName": None, "familyName": None, "formatted": None},
+    ENTERPRISE: {"employeeNumber": None},
+    AGENT: {"peripheralId": None, "agentTeamId": None, "supervisor": None, "ssoEnabled": None},
+}
+EMAIL_FIELDS = {"value": "value", "type": "type", "primary": "primary", "display": "display"}
+
+agents = table(Agent)
+teams = table(AgentTeam)
+peripherals = table(Peripheral)
+
+_ATTRIBUTES: dict[str, Attribute] = {
+    "id": Attribute(agents.c.id, "integer"),
+    "username": Attribute(agents.c.user_name_key, "key"),
+    "name.givenname": Attribute(agents.c.first_name, "text"),
+    "name.familyname": Attribute(agents.c.last_name, "text"),
+    "externalid": Attribute(agents.c.external_id, "exact", nullable=True),
+    "active": Attribute(agents.c.login_enabled, "boolean"),
+    f"{ENTERPRISE.lower()}:employeenumber": Attribute(agents.c.agent_id, "exact"),
+    f"{AGENT.lower()}:peripheralid": Attribute(agents.c.peripheral_id, "integer"),
+    f"{AGENT.lower()}:agentteamid": Attribute(agents.c.agent_team_id, "integer", nullable=True),
+    f"{AGENT.lower()}:supervisor": Attribute(agents.c.supervisor, "boolean"),
+    f"{AGENT.lower()}:ssoenabled": Attribute(agents.c.sso_enabled, "boolean"),
+}
+# Core attributes may also be written with the schema's URN in front.
+ATTRIBUTES: dict[str, Attribute] = {
+    **_ATTRIBUTES,
+    **{f"{USER.lower()}:{name}": a for name, a in _ATTRIBUTES.items() if ":" not in name},
+}
+
+MAX_LENGTHS = {
+    "userName": 255,
+    "givenName": 32,
+    "familyName": 32,
+    "displayName": 255,
+    "externalId": 255,
+    "employeeNumber": 32,
+}
+
+
+@dataclass(frozen=True)
+class Listing:
+    rows: list[Row[Any]]
+    total: int
+
+
+def version(row: Row[Any]) -> str:
+    return f'W/"{row.change_stamp}"'
+
+
+def to_resource(row: Row[Any], base_url: str) -> dict[str, Any]:
+    """The SCIM User of an agent row; attributes without a value are left out."""
+    display = row.display_name or f"{row.first_name} {row.last_name}".strip() or row.user_name
+    resource: dict[str, Any] = {"schemas": list(SCHEMAS), "id": str(row.id)}
+    if row.external_id is not None:
+        resource["externalId"] = row.external_id
+    resource["userName"] = row.user_name
+    name = {"givenName": row.first_name, "familyName": row.last_name}
+    resource["name"] = {key: value for key, value in name.items() if value}
+    resource["displayName"] = display
+    resource["active"] = bool(row.login_enabled)
+    if row.emails:
+        resource["emails"] = json.loads(row.emails)
+    resource[ENTERPRISE] = {"employeeNumber": row.agent_id}
+    extension: dict[str, Any] = {"peripheralId": row.peripheral_id}
+    if row.agent_team_id is not None:
+        extension["agentTeamId"] = row.agent_team_id
+    extension["supervisor"] = bool(row.supervisor)
+    extension["ssoEnabled"] = bool(row.sso_enabled)
+    resource[AGENT] = extension
+    resource["meta"] = {
+        "resourceType": "User",
+        "location": f"{base_url}/Users/{row.id}",
+        "version": version(row),
+    }
+    return resource
+
+
+def get_user(conn: Connection, user_id: str) -> Row[Any]:
+    row = None
+    if user_id.isascii() and user_id.isdigit():
+        row = conn.execute(select(agents).where(agents.c.id == int(user_id))).first()
+    if row is None:
+        raise ResourceNotFound(f"User {user_id} not found")
+    return row
+
+
+def list_users(
+    conn: Connection,
+    condition: ColumnElement[bool] | None,
+    sort_by: str | None,
+    descending: bool,
+    start_index: int,
+    count: int,
+) -> Listing:
+    """One page of agents matching ``condition``; ``start_index`` is 1-based."""
+    conditions = [] if condition is None else [condition]
+    total = conn.execute(select(func.count()).select_from(agents).where(*conditions)).scalar_one()
+    ordering: list[Any] = [agents.c.id]
+    if sort_by:
+        attribute = ATTRIBUTES.get(sort_by.lower())
+        if attribute is None:
+            raise InvalidValue(f"Cannot sort by {sort_by!r}")
+        column = attribute.column
+        if attribute.kind == "text":
+            column = func.lower(column)
+        ordering = [column.desc(), agents.c.id.desc()] if descending else [column, agents.c.id]
+    rows: list[Row[Any]] = []
+    if count > 0:
+        statement = (
+            select(agents)
+            .where(*conditions)
+            .order_by(*ordering)
+            .offset(max(start_index, 1) - 1)
+            .limit(count)
+        )
+        rows = list(conn.execute(statement).all())
+    return Listing(rows, int(total))
+
+
+def create_user(conn: Connection, raw: Any, default_peripheral: int | None) -> int:
+    """A new agent from a SCIM User; returns its id."""
+    document = scim_resources.canonical(raw, SHAPE)
+    values = _values(conn, document, None, default_peripheral)
+    if "agent_id" not in values:
+        values["agent_id"] = _next_agent_id(conn)
+    values["change_stamp"] = 0
+    values.setdefault("description", "")
+    try:
+        with conn.begin_nested():
+            return int(
+                conn.execute(insert(agents).values(**values).returning(agents.c.id)).scalar_one()
+            )
+    except IntegrityError as exc:
+        raise Uniqueness(f"userName {values['user_name']!r} is already taken") from exc
+
+
+def replace_user(
+    conn: Connection, user_id: str, raw: Any, if_match: Collection[str] | None
+) -> None:
+    """PUT: the agent's attributes become those of ``raw`` (extension values it leaves out are
+    kept: an identity provider unaware of our extension must not move agents)."""
+    current = get_user(conn, user_id)
+    _check_version(current, if_match)
+    document = scim_resources.canonical(raw, SHAPE)
+    _write(conn, current, _values(conn, document, current, None))
+
+
+def patch_user(
+    conn: Connection, user_id: str, body: Any, if_match: Collection[str] | None, base_url: str
+) -> None:
+    """PATCH: the operations applied to the agent's current representation, then written."""
+    current = get_user(conn, user_id)
+    _check_version(current, if_match)
+    fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
+    document = scim_resources.canonical(to_resource(current, base_url), SHAPE)
+    document = scim_resources.apply_patch(document, fields.get("operations"), SHAPE, USER)
+    _write(conn, current, _values(conn, document, current, None))
+
+
+def delete_user(conn: Connection, user_id: str, if_match: Collection[str] | None) -> None:
+    current = get_user(conn, user_id)
+    _check_version(current, if_match)
+    conn.execute(delete(agents).where(agents.c.id == current.id))
+
+
+def _check_version(row: Row[Any], if_match: Collection[str] | None) -> None:
+    """``if_match``: the entity tags of If-Match (unquoted), None when absent or ``*``."""
+    if if_match is not None and str(row.change_stamp) not in if_match:
+        raise PreconditionFailed(f"The User is at version {version(row)}")
+
+
+def _write(conn: Connection, current: Row[Any], values: dict[str, Any]) -> None:
+    values["change_stamp"] = current.change_stamp + 1
+    statement = (
+        sql_update(agents)
+        .where(agents.c.id == current.id, agents.c.change_stamp == current.change_stamp)
+        .values(**values)
+    )
+    try:
+        with conn.begin_nested():
+            result = conn.execute(statement)
+    except IntegrityError as exc:
+        raise Uniqueness(f"userName {values['user_name']!r} is already taken") from exc
+    if result.rowcount != 1:
+        raise PreconditionFailed("The User changed while this request was processed")
+
+
+def _values(
+    conn: Connection,
+    document: dict[str, Any],
+    current: Row[Any] | None,
+    default_peripheral: int | None,
+) -> dict[str, Any]:
+    """Column values from a canonical document, checked; ``current`` for a replace."""
+    given = document.get("name")
+    name: dict[str, Any] = given if isinstance(given, dict) else {}
+    user_name = _string(document.get("userName"), "userName")
+    if not user_name or not user_name.strip():
+        raise InvalidValue("userName is required")
+    values: dict[str, Any] = {
+        "user_name": user_name,
+        "user_name_key": user_name.lower(),
+        "first_name": _string(name.get("givenName"), "givenName") or "",
+        "last_name": _string(name.get("familyName"), "familyName") or "",
+        "display_name": _string(document.get("displayName"), "displayName"),
+        "external_id": _string(document.get("externalId"), "externalId"),
+        "login_enabled": _boolean(document.get("active"), "active", True),
+        "emails": _emails(document.get("emails")),
+    }
+    _check_unique(conn, values["user_name_key"], None if current is None else current.id)
+    enterprise = document.get(ENTERPRISE)
+    if isinstance(enterprise, dict) and enterprise.get("employeeNumber") is not None:
+        number = _string(enterprise.get("employeeNumber"), "employeeNumber") or ""
+        if not (number.isascii() and number.isdigit()):
+            raise InvalidValue("employeeNumber (the agentId) must be digits")
+        values["agent_id"] = number
+    extension = document.get(AGENT)
+    extension = extension if isinstance(extension, dict) else {}
+    peripheral = _integer(extension.get("peripheralId"), "peripheralId")
+    if peripheral is None:
+        peripheral = (
+            current.peripheral_id
+            if current is not None
+            else _default_peripheral(conn, default_peripheral)
+        )
+    elif not conn.execute(select(peripherals.c.id).where(peripherals.c.id == peripheral)).first():
+        raise InvalidValue(f"Peripheral {peripheral} does not exist")
+    values["peripheral_id"] = peripheral
+    if "agentTeamId" in extension:
+        values["agent_team_id"] = _team(conn, extension["agentTeamId"], peripheral)
+    elif current is None:
+        values["agent_team_id"] = None
+    for key, column, default in (
+        ("supervisor", "supervisor", False),
+        ("ssoEnabled", "sso_enabled", False),
+    ):
+        if key in extension or current is None:
+            values[column] = _boolean(extension.get(key), key, default)
+    return values
+
+
+def _check_unique(conn: Connection, key: str, own_id: int | None) -> None:
+    statement = select(agents.c.id).where(agents.c.user_name_key == key)
+    if own_id is not None:
+        statement = statement.where(agents.c.id != own_id)
+    if conn.execute(statement).first() is not None:
+        raise Uniqueness(f"userName {key!r} is already taken")
+
+
+def _default_peripheral(conn: Connection, configured: int | None) -> int:
+    if configured is not None:
+        if not conn.execute(select(peripherals.c.id).where(peripherals.c.id == configured)).first():
+            raise InvalidValue(f"The default peripheral {configured} does not exist")
+        return configured
+    lowest = conn.execute(select(func.min(peripherals.c.id))).scalar_one()
+    if lowest is None:
+        raise InvalidValue("No peripheral exists to put the agent on; give peripheralId")
+    return int(lowest)
+
+
+def _team(conn: Connection, raw: Any, peripheral: int) -> int | None:
+    team_id = _integer(raw, "agentTeamId")
+    if team_id is None:
+        return None
+    row = conn.execute(select(teams.c.peripheral_id).where(teams.c.id == team_id)).first()
+    if row is None:
+        raise InvalidValue(f"Agent team {team_id} does not exist")
+    if row.peripheral_id != peripheral:
+        raise InvalidValue(f"Agent team {team_id} is on peripheral {row.peripheral_id}")
+    return team_id
+
+
+def _next_agent_id(conn: Connection) -> str:
+    highest = conn.execute(select(func.max(cast(agents.c.agent_id, BigInteger)))).scalar_one()
+    return str(max(int(highest or 0) + 1, 1000))
+
+
+def _string(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue(f"{name} must be a string")
+    if len(value) > MAX_LENGTHS.get(name, 255):
+        raise InvalidValue(f"{name} is longer than {MAX_LENGTHS.get(name, 255)} characters")
+    return value
+
+
+def _boolean(value: Any, name: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    # Some clients send booleans as strings ("true").
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidValue(f"{name} must be true or false")
+
+
+def _integer(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise InvalidValue(f"{name} must be an integer")
+
+
+def _emails(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise InvalidValue("emails must be a list of objects")
+    emails = [scim_resources.canonical(item, EMAIL_FIELDS) for item in value]
+    for email in emails:
+        if not isinstance(email.get("value"), str):
+            raise InvalidValue("Each email needs a string value")
+    return json.dumps(emails) if emails else None

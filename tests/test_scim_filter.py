@@ -1,0 +1,186 @@
+"""The SCIM filter parser: grammar, refusals, and the SQL it produces on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from app.extensions import make_engine
+from app.models import Agent, Base, Peripheral, table
+from app.scim import filter as scim_filter
+from app.services.scim_errors import InvalidFilter
+from app.services.scim_users import AGENT, ATTRIBUTES, ENTERPRISE, USER
+
+agents = table(Agent)
+
+ROWS = [
+    # user name, first, last, external id, active, agent id, team-less, sso
+    ("Alice@Example.com", "Alice", "Smith", "HR-1", True, "1001", False),
+    ("bob@example.com", "Bob", "O'Hara", "hr-2", False, "1002", True),
+    ("carol_x@other.org", "Carol", "Smithers", None, True, "2001", False),
+    ("dave%@other.org", "Dávid", "", "HR-10", True, "2002", True),
+]
+
+
+def _fill(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(table(Peripheral)).values(id=5000, name="PG"))
+        for user_name, first, last, external, active, agent_id, sso in ROWS:
+            conn.execute(
+                insert(agents).values(
+                    agent_id=agent_id,
+                    peripheral_id=5000,
+                    first_name=first,
+                    last_name=last,
+                    user_name=user_name,
+                    user_name_key=user_name.lower(),
+                    external_id=external,
+                    login_enabled=active,
+                    sso_enabled=sso,
+                    supervisor=False,
+                    description="",
+                    change_stamp=0,
+                )
+            )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/filter.sqlite"
+    else:
+        url = request.getfixturevalue("pg_url")
+    made = make_engine(url)
+    _fill(made)
+    yield made
+    made.dispose()
+
+
+def matches(engine: Engine, text: str) -> list[str]:
+    condition = scim_filter.parse(text, ATTRIBUTES)
+    with engine.connect() as conn:
+        rows = conn.execute(select(agents.c.user_name).where(condition).order_by(agents.c.id))
+        return [row.user_name for row in rows]
+
+
+ALICE, BOB, CAROL, DAVE = (row[0] for row in ROWS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('userName eq "alice@example.com"', [ALICE]),
+        ('USERNAME EQ "ALICE@EXAMPLE.COM"', [ALICE]),
+        (f'{USER}:userName eq "bob@example.com"', [BOB]),
+        ('userName ne "alice@example.com"', [BOB, CAROL, DAVE]),
+        ('userName co "EXAMPLE"', [ALICE, BOB]),
+        ('userName sw "car"', [CAROL]),
+        ('userName ew ".org"', [CAROL, DAVE]),
+        # LIKE's wildcards in a value are literal characters.
+        ('userName co "%"', [DAVE]),
+        ('userName co "_"', [CAROL]),
+        ('userName sw "c_rol"', []),
+        ('name.familyName eq "smith"', [ALICE]),
+        ('name.familyName sw "SMITH"', [ALICE, CAROL]),
+        ('name.familyName co "\'"', [BOB]),
+        ("name.familyName pr", [ALICE, BOB, CAROL]),
+        ('name.givenName gt "C"', [CAROL, DAVE]),
+        ('name.givenName lt "bob"', [ALICE]),
+        ('name.givenName ge "bob"', [BOB, CAROL, DAVE]),
+        ('name.givenName le "Bob"', [ALICE, BOB]),
+        # externalId is caseExact, on every database.
+        ('externalId eq "HR-1"', [ALICE]),
+        ('externalId eq "hr-1"', []),
+        ('externalId co "R-"', [ALICE, DAVE]),
+        ('externalId sw "hr"', [BOB]),
+        ('externalId ew "-10"', [DAVE]),
+        ('externalId ew "xxxxxxxHR-10"', []),
+        ("externalId pr", [ALICE, BOB, DAVE]),
+        ("externalId eq null", [CAROL]),
+        ('externalId ne "HR-1"', [BOB, CAROL, DAVE]),
+        ("not (externalId pr)", [CAROL]),
+        ("active eq true", [ALICE, CAROL, DAVE]),
+        ("active eq False", [BOB]),
+        ("active ne true", [BOB]),
+        ("active pr", [ALICE, BOB, CAROL, DAVE]),
+        (f'{ENTERPRISE}:employeeNumber sw "2"', [CAROL, DAVE]),
+        (f"{AGENT}:ssoEnabled eq true", [BOB, DAVE]),
+        (f"{AGENT}:peripheralId eq 5000", [ALICE, BOB, CAROL, DAVE]),
+        (f"{AGENT}:agentTeamId pr", []),
+        ('id eq "abc"', []),
+        ('id ne "abc"', [ALICE, BOB, CAROL, DAVE]),
+        ('active eq true and userName ew ".org"', [CAROL, DAVE]),
+        ('userName sw "a" or userName sw "b"', [ALICE, BOB]),
+        # and binds tighter than or
+        ('userName sw "a" or userName sw "b" and active eq true', [ALICE]),
+        ('(userName sw "a" or userName sw "b") and active eq true', [ALICE]),
+        ('userName sw "b" or userName sw "a" and active eq false', [BOB]),
+        ('not (active eq true) or not(userName sw "d")', [ALICE, BOB, CAROL]),
+        ("not not (active eq false)", [BOB]),
+        ('((((userName eq "bob@example.com"))))', [BOB]),
+        ('  userName   eq   "bob@example.com"  ', [BOB]),
+        ('name.givenName eq "D\\u00e1vid"', [DAVE]),
+    ],
+)
+def test_filters(engine: Engine, text: str, expected: list[str]) -> None:
+    assert matches(engine, text) == expected
+
+
+def test_id_comparisons(engine: Engine) -> None:
+    with engine.connect() as conn:
+        first = conn.execute(select(agents.c.id).order_by(agents.c.id)).scalars().first()
+    assert matches(engine, f'id eq "{first}"') == [ALICE]
+    assert matches(engine, f"id gt {first}") == [BOB, CAROL, DAVE]
+    assert matches(engine, f'id le "{first}"') == [ALICE]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("userName", "ends"),
+        ("userName eq", "ends"),
+        ('userName xx "a"', "Unknown operator"),
+        ('nickName eq "a"', "cannot be used"),
+        ('meta.lastModified gt "2020-01-01"', "cannot be used"),
+        ('userName eq "a" and', "ends"),
+        ('userName eq "a" or or', "'or' cannot be used"),
+        ('(userName eq "a"', "ends"),
+        ('userName eq "a")', "Unexpected"),
+        ('userName eq "a" userName eq "b"', "Unexpected"),
+        ('emails[type eq "work"]', "not supported"),
+        ("userName eq bob", "Expected a value"),
+        ('userName eq "unterminated', "Cannot read"),
+        ('userName eq "bad \\x escape"', "Invalid string"),
+        ("userName eq 12", "string"),
+        ('active eq "true"', "boolean"),
+        ('active co "t"', "boolean"),
+        ("active gt true", "boolean"),
+        ('id co "1"', "does not apply"),
+        ('id gt "x"', "cannot be compared"),
+        ("id eq true", "cannot be compared"),
+        ("userName gt null", "null"),
+        ('"userName" eq "a"', "Expected an attribute"),
+        ("1bad eq 1", "Expected an attribute"),
+        ("x" * 5000, "longer"),
+        ("not " * 40 + "userName pr", "nests deeper"),
+        ("(" * 40 + "userName pr" + ")" * 40, "nests deeper"),
+    ],
+)
+def test_refusals(text: str, message: str) -> None:
+    with pytest.raises(InvalidFilter, match=message) as caught:
+        scim_filter.parse(text, ATTRIBUTES)
+    assert caught.value.scim_type == "invalidFilter"
+
+
+def test_case_exact_contains_compiles_per_dialect() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    condition = scim_filter.parse('externalId co "x"', ATTRIBUTES)
+    assert "instr(" in str(condition.compile(dialect=sqlite.dialect()))
+    assert "strpos(" in str(condition.compile(dialect=postgresql.dialect()))

@@ -1,0 +1,128 @@
+"""SCIM 2.0 protocol: authentication and roles, errors on every /scim path, discovery."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.services import users
+from tests.conftest import basic
+from tests.test_scim_users import ERROR, SCIM_JSON, assert_scim_error, new_user, send
+
+SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+
+
+def test_credentials_are_required(client: FlaskClient) -> None:
+    response = client.get("/scim/v2/Users")
+    assert_scim_error(response, 401)
+    challenges = response.headers.getlist("WWW-Authenticate")
+    assert any(c.startswith("Basic") for c in challenges)
+    assert any(c.startswith("Bearer") for c in challenges)
+    assert_scim_error(client.get("/scim/v2/Users", headers=basic("admin", "wrong")), 401)
+    assert_scim_error(client.get("/scim/v2/Nowhere"), 401)
+
+
+def test_bearer_token(app: Flask, client: FlaskClient) -> None:
+    with db.write() as conn:
+        token = users.create_token(conn, "viewer")
+    response = client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.mimetype == SCIM_JSON
+
+
+@pytest.mark.parametrize("role", ["viewer", "super"])
+def test_readers_may_not_write(client: FlaskClient, role: str) -> None:
+    assert send(client, "GET", "/Users", user=role).status_code == 200
+    assert send(client, "GET", "/ServiceProviderConfig", user=role).status_code == 200
+    assert_scim_error(send(client, "POST", "/Users", new_user(), user=role), 403)
+    assert_scim_error(send(client, "DELETE", "/Users/1", user=role), 403)
+    assert_scim_error(send(client, "PATCH", "/Users/1", {"Operations": []}, user=role), 403)
+
+
+def test_unknown_paths_and_methods_are_scim_errors(client: FlaskClient) -> None:
+    assert_scim_error(send(client, "GET", "/Nowhere"), 404)
+    assert_scim_error(send(client, "GET", "/"), 404)
+    assert_scim_error(send(client, "GET", "/Groups/1/members"), 404)
+    response = send(client, "DELETE", "/Users")
+    assert_scim_error(response, 405)
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert_scim_error(send(client, "PUT", "/ServiceProviderConfig", {}), 405)
+
+
+def test_internal_errors_are_scim_errors(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services import scim_users
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scim_users, "list_users", broken)
+    response = send(client, "GET", "/Users")
+    assert_scim_error(response, 500)
+    assert "boom" not in response.get_data(as_text=True)
+
+
+def test_too_large_body(app: Flask, client: FlaskClient) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    response = send(client, "POST", "/Users", new_user(displayName="x" * 200))
+    assert_scim_error(response, 413)
+
+
+def test_the_api_keeps_its_own_errors(client: FlaskClient) -> None:
+    response = client.get("/unifiedconfig/config/nowhere", headers=basic())
+    assert response.status_code == 404
+    assert b"apiError" in response.get_data()
+    assert ERROR.encode() not in response.get_data()
+
+
+def test_service_provider_config(client: FlaskClient) -> None:
+    body = send(client, "GET", "/ServiceProviderConfig").get_json(force=True)
+    assert body["schemas"] == [SPC]
+    assert body["patch"] == {"supported": True}
+    assert body["bulk"]["supported"] is False
+    assert body["filter"] == {"supported": True, "maxResults": 200}
+    assert body["sort"] == {"supported": True}
+    assert body["etag"] == {"supported": True}
+    assert body["changePassword"] == {"supported": False}
+    assert {s["type"] for s in body["authenticationSchemes"]} == {"httpbasic", "oauthbearertoken"}
+
+
+def test_max_results_caps_count(client: FlaskClient) -> None:
+    body = send(client, "GET", "/Users?count=100000").get_json(force=True)
+    assert body["itemsPerPage"] == 0
+
+
+def test_resource_types_and_schemas(client: FlaskClient) -> None:
+    types = send(client, "GET", "/ResourceTypes").get_json(force=True)
+    assert [t["id"] for t in types["Resources"]] == ["User", "Group"]
+    user_type = send(client, "GET", "/ResourceTypes/User").get_json(force=True)
+    assert user_type["endpoint"] == "/Users"
+    assert {e["schema"] for e in user_type["schemaExtensions"]} == {
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        "urn:bulkjob:params:scim:schemas:extension:agent:2.0:User",
+    }
+    assert send(client, "GET", "/ResourceTypes/Group").get_json(force=True)["endpoint"] == "/Groups"
+    assert_scim_error(send(client, "GET", "/ResourceTypes/Role"), 404)
+    schemas = send(client, "GET", "/Schemas").get_json(force=True)
+    urns = [s["id"] for s in schemas["Resources"]]
+    assert urns[0] == "urn:ietf:params:scim:schemas:core:2.0:User"
+    assert schemas["totalResults"] == 5
+    for urn in urns:
+        schema = send(client, "GET", f"/Schemas/{urn}").get_json(force=True)
+        assert schema["id"] == urn
+        assert schema["meta"]["resourceType"] == "Schema"
+    user = send(client, "GET", f"/Schemas/{urns[0]}").get_json(force=True)
+    names = {a["name"] for a in user["attributes"]}
+    assert {"userName", "name", "active", "externalId", "emails", "displayName"} <= names
+    assert_scim_error(send(client, "GET", "/Schemas/urn:nothing"), 404)
+
+
+def test_failed_sign_ins_are_throttled_like_the_api(client: FlaskClient) -> None:
+    for _ in range(10):
+        assert_scim_error(client.get("/scim/v2/Users", headers=basic("admin", "wrong")), 401)
+    response = client.get("/scim/v2/Users", headers=basic("admin", "wrong"))
+    assert_scim_error(response, 429)
+    assert int(response.headers["Retry-After"]) > 0

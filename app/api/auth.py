@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -23,47 +21,25 @@ WRITE_JOBS = ("admin",)
 READ_AGENTS = ("admin", "viewer", "supervisor")
 
 
-def _credentials() -> tuple[str, str | None, str] | None:
-    """(scheme, user name or None, secret) from the Authorization header; None if there is none.
-
-    A header that cannot be read is a failed attempt with an empty secret.
-    """
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    scheme, value = scheme.lower(), value.strip()
-    if scheme == "bearer" and value:
-        return "bearer", None, value
-    if scheme == "basic" and value:
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return "basic", None, ""
-        username, sep, password = decoded.partition(":")
-        return "basic", username, password if sep else ""
-    return None
-
-
 @bp.before_request
 def authenticate() -> None:
     """Every API request must carry valid credentials; repeated failures are throttled."""
-    credentials = _credentials()
-    if credentials is None:
-        raise NotAuthorized("Valid credentials are required (HTTP Basic or a bearer token)")
-    scheme, username, secret = credentials
-    address = request.remote_addr or ""
-    wait = login_throttle.retry_after(address, username)
-    if wait:
+    result = users.sign_in(
+        db.engine,
+        login_throttle,
+        request.headers.get("Authorization", ""),
+        request.remote_addr or "",
+        "API",
+    )
+    if result.retry_after:
         raise TooManyRequests(
-            f"Too many failed sign-ins; try again in {wait} seconds", wait, "Authorization"
+            f"Too many failed sign-ins; try again in {result.retry_after} seconds",
+            result.retry_after,
+            "Authorization",
         )
-    principal: Principal | None = None
-    if scheme == "bearer":
-        principal = users.authenticate_token(db.engine, secret)
-    elif username and secret:
-        principal = users.authenticate_basic(db.engine, username, secret)
-    if principal is None:
-        login_throttle.failed(address, username, f"API {scheme}")
+    if result.principal is None:
         raise NotAuthorized("Valid credentials are required (HTTP Basic or a bearer token)")
-    g.principal = principal
+    g.principal = result.principal
 
 
 def current() -> Principal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -16,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.dbutil import now_ms
 from app.errors import FieldRequired, FieldTooLong, InvalidInput, NotFound
 from app.models import ApiToken, User, table
+from app.services.throttle import LoginThrottle
 
 ROLES = ("admin", "viewer", "supervisor")
 TOKEN_PREFIX = "bjt_"
@@ -215,3 +218,51 @@ def _dummy() -> str:
     if _dummy_hash is None:
         _dummy_hash = generate_password_hash(secrets.token_hex(16), method=PASSWORD_METHOD)
     return _dummy_hash
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of checking an Authorization header: who, or how long to wait."""
+
+    principal: Principal | None
+    retry_after: int = 0
+
+
+def parse_authorization(header: str) -> tuple[str, str | None, str] | None:
+    """(scheme, user name or None, secret) from an Authorization header; None if there is none.
+
+    A header that cannot be read is a failed attempt with an empty secret.
+    """
+    scheme, _, value = header.partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme == "bearer" and value:
+        return "bearer", None, value
+    if scheme == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "basic", None, ""
+        username, sep, password = decoded.partition(":")
+        return "basic", username, password if sep else ""
+    return None
+
+
+def sign_in(
+    engine: Engine, throttle: LoginThrottle, header: str, address: str, channel: str
+) -> SignIn:
+    """Check Basic or bearer credentials, with failed attempts counted and throttled."""
+    credentials = parse_authorization(header)
+    if credentials is None:
+        return SignIn(None)
+    scheme, username, secret = credentials
+    wait = throttle.retry_after(address, username)
+    if wait:
+        return SignIn(None, wait)
+    principal: Principal | None = None
+    if scheme == "bearer":
+        principal = authenticate_token(engine, secret)
+    elif username and secret:
+        principal = authenticate_basic(engine, username, secret)
+    if principal is None:
+        throttle.failed(address, username, f"{channel} {scheme}")
+    return SignIn(principal)

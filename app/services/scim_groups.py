@@ -131,27 +131,11 @@ def list_groups(
     count: int,
     with_members: bool = True,
 ) -> Listing:
-    conditions = [] if condition is None else [condition]
-    total = conn.execute(select(func.count()).select_from(teams).where(*conditions)).scalar_one()
-    ordering: list[Any] = [teams.c.id]
-    if sort_by:
-        attribute = ATTRIBUTES.get(sort_by.lower())
-        if attribute is None:
-            raise InvalidValue(f"Cannot sort by {sort_by!r}")
-        column = func.lower(attribute.column) if attribute.kind == "text" else attribute.column
-        ordering = [column.desc(), teams.c.id.desc()] if descending else [column, teams.c.id]
-    rows: list[Row[Any]] = []
-    if count > 0:
-        statement = (
-            select(teams)
-            .where(*conditions)
-            .order_by(*ordering)
-            .offset(max(start_index, 1) - 1)
-            .limit(count)
-        )
-        rows = list(conn.execute(statement).all())
+    rows, total = scim_resources.page(
+        conn, teams, ATTRIBUTES, condition, sort_by, descending, start_index, count
+    )
     members = _members(conn, [row.id for row in rows]) if with_members else {}
-    return Listing([Group(row, members.get(row.id, [])) for row in rows], int(total))
+    return Listing([Group(row, members.get(row.id, [])) for row in rows], total)
 
 
 def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Connection, Row, Table, func, select
 
 from app.services.scim_errors import InvalidSyntax, InvalidValue, NoTarget
 
@@ -240,3 +240,40 @@ def loads_body(data: bytes) -> Any:
         return json.loads(data or b"null")
     except ValueError as exc:
         raise InvalidSyntax(f"The body is not valid JSON: {exc}") from exc
+
+
+def page(
+    conn: Connection,
+    source: Table,
+    attributes: Mapping[str, Attribute],
+    condition: ColumnElement[bool] | None,
+    sort_by: str | None,
+    descending: bool,
+    start_index: int,
+    count: int,
+) -> tuple[list[Row[Any]], int]:
+    """One page of ``source`` rows matching ``condition``, and how many match in all.
+
+    ``sort_by`` names an attribute (text sorts ignoring case, ties by id); ``start_index`` is
+    1-based (RFC 7644 §3.4.2.4); ``count`` 0 asks for the total only.
+    """
+    conditions = [] if condition is None else [condition]
+    total = conn.execute(select(func.count()).select_from(source).where(*conditions)).scalar_one()
+    ordering: list[Any] = [source.c.id]
+    if sort_by:
+        attribute = attributes.get(sort_by.lower())
+        if attribute is None:
+            raise InvalidValue(f"Cannot sort by {sort_by!r}")
+        column = func.lower(attribute.column) if attribute.kind == "text" else attribute.column
+        ordering = [column.desc(), source.c.id.desc()] if descending else [column, source.c.id]
+    rows: list[Row[Any]] = []
+    if count > 0:
+        statement = (
+            select(source)
+            .where(*conditions)
+            .order_by(*ordering)
+            .offset(max(start_index, 1) - 1)
+            .limit(count)
+        )
+        rows = list(conn.execute(statement).all())
+    return rows, int(total)

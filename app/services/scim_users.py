@@ -143,28 +143,10 @@ def list_users(
     count: int,
 ) -> Listing:
     """One page of agents matching ``condition``; ``start_index`` is 1-based."""
-    conditions = [] if condition is None else [condition]
-    total = conn.execute(select(func.count()).select_from(agents).where(*conditions)).scalar_one()
-    ordering: list[Any] = [agents.c.id]
-    if sort_by:
-        attribute = ATTRIBUTES.get(sort_by.lower())
-        if attribute is None:
-            raise InvalidValue(f"Cannot sort by {sort_by!r}")
-        column = attribute.column
-        if attribute.kind == "text":
-            column = func.lower(column)
-        ordering = [column.desc(), agents.c.id.desc()] if descending else [column, agents.c.id]
-    rows: list[Row[Any]] = []
-    if count > 0:
-        statement = (
-            select(agents)
-            .where(*conditions)
-            .order_by(*ordering)
-            .offset(max(start_index, 1) - 1)
-            .limit(count)
-        )
-        rows = list(conn.execute(statement).all())
-    return Listing(rows, int(total))
+    rows, total = scim_resources.page(
+        conn, agents, ATTRIBUTES, condition, sort_by, descending, start_index, count
+    )
+    return Listing(rows, total)
 
 
 def create_user(conn: Connection, raw: Any, default_peripheral: int | None) -> int:

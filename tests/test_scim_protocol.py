@@ -82,7 +82,7 @@ def test_service_provider_config(client: FlaskClient) -> None:
     body = send(client, "GET", "/ServiceProviderConfig").get_json(force=True)
     assert body["schemas"] == [SPC]
     assert body["patch"] == {"supported": True}
-    assert body["bulk"]["supported"] is False
+    assert body["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 3145728}
     assert body["filter"] == {"supported": True, "maxResults": 200}
     assert body["sort"] == {"supported": True}
     assert body["etag"] == {"supported": True}

@@ -8,6 +8,7 @@ from flask import Response
 
 from app.scim import bp
 from app.scim.responses import LIST_RESPONSE, MAX_RESULTS, base_url, scim_response
+from app.services import scim_bulk
 from app.services.scim_errors import ResourceNotFound
 from app.services.scim_groups import GROUP, TEAM
 from app.services.scim_users import AGENT, ENTERPRISE, USER
@@ -178,7 +179,11 @@ def service_provider_config() -> Response:
             "schemas": [SPC],
             "documentationUri": "https://github.com/bulkjob/bulkjob#scim-20",
             "patch": {"supported": True},
-            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+            "bulk": {
+                "supported": True,
+                "maxOperations": scim_bulk.MAX_OPERATIONS,
+                "maxPayloadSize": scim_bulk.MAX_PAYLOAD_BYTES,
+            },
             "filter": {"supported": True, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": False},
             "sort": {"supported": True},

@@ -17,23 +17,12 @@ from werkzeug.routing import RequestRedirect
 
 from app.scim import bp
 from app.scim.auth import CHALLENGES
-from app.scim.responses import ERROR, UnsupportedBody, scim_response
-from app.services.scim_errors import (
-    PreconditionFailed,
-    ResourceNotFound,
-    ScimError,
-    Uniqueness,
-)
+from app.scim.responses import ERROR, scim_response
+from app.services.scim_errors import ScimError
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-STATUS_BY_ERROR: dict[type[ScimError], int] = {
-    ResourceNotFound: 404,
-    Uniqueness: 409,
-    PreconditionFailed: 412,
-    UnsupportedBody: 415,
-}
 
 
 def error_response(
@@ -52,8 +41,7 @@ def error_response(
 
 @bp.errorhandler(ScimError)
 def handle_scim_error(error: ScimError) -> Response:
-    status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
-    return error_response(status, error.detail, error.scim_type)
+    return error_response(error.status, error.detail, error.scim_type)
 
 
 @bp.errorhandler(HTTPException)

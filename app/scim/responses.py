@@ -36,11 +36,16 @@ def base_url() -> str:
     return request.host_url.rstrip("/") + "/scim/v2"
 
 
-def json_body() -> Any:
-    """The request's JSON body (application/scim+json or application/json)."""
+def check_media_type() -> None:
+    """415 unless the body is application/scim+json or application/json (or unlabelled)."""
     mimetype = request.mimetype
     if mimetype and mimetype not in ACCEPTED_BODY_TYPES:
         raise UnsupportedBody(f"Send {MEDIA_TYPE} or application/json, not {mimetype}")
+
+
+def json_body() -> Any:
+    """The request's JSON body (application/scim+json or application/json)."""
+    check_media_type()
     body = scim_resources.loads_body(request.get_data())
     if not isinstance(body, dict):
         raise InvalidSyntax("The body must be a JSON object")
@@ -49,6 +54,8 @@ def json_body() -> Any:
 
 class UnsupportedBody(InvalidSyntax):
     """A body in a media type SCIM does not use (415)."""
+
+    status = 415
 
 
 def if_match() -> Collection[str] | None:

@@ -8,6 +8,8 @@ class ScimError(Exception):
     """A SCIM refusal; ``scim_type`` is None where the RFC defines none."""
 
     scim_type: str | None = None
+    # The HTTP status a refusal of this kind answers with (a /Bulk operation's ``status`` too).
+    status: int = 400
 
     def __init__(self, detail: str, scim_type: str | None = None) -> None:
         super().__init__(detail)
@@ -46,11 +48,29 @@ class TooMany(ScimError):
 
 class Uniqueness(ScimError):
     scim_type = "uniqueness"
+    status = 409
+
+
+class Conflict(ScimError):
+    """A /Bulk operation whose bulkId reference cannot be resolved (RFC 7644 §3.7.1)."""
+
+    scim_type = "invalidValue"
+    status = 409
+
+
+class PayloadTooLarge(ScimError):
+    """A /Bulk request over maxOperations or maxPayloadSize (413; the RFC gives no scimType)."""
+
+    status = 413
 
 
 class ResourceNotFound(ScimError):
     """The resource does not exist (404)."""
 
+    status = 404
+
 
 class PreconditionFailed(ScimError):
     """If-Match named another version (412)."""
+
+    status = 412

@@ -130,6 +130,8 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # When a "run job N" message was last sent; the sweeper re-sends one the broker lost.
     dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The base URL the job was submitted to (a SCIM bulk job builds its locations on it).
+    origin: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
@@ -173,6 +175,8 @@ class JobLine(Base):
     at_ms: Mapped[int] = mapped_column(BigInteger)
     ok: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text)
+    # A structured result where the job type has one (a SCIM bulk operation's response entry).
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):

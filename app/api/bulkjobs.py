@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, current_app, request
@@ -149,8 +150,18 @@ def job_log(job_id: int) -> Response:
 @bp.get("/bulkjob/<id:job_id>/csv", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_csv(job_id: int) -> Response:
-    """The file as uploaded, byte for byte."""
-    return _attachment(downloads.open_csv(db.engine, job_id), "text/csv", f"bulkjob-{job_id}.csv")
+    """The file as uploaded, byte for byte (a SCIM bulk job's: the BulkRequest, as JSON)."""
+    media_type, suffix = downloads.original_type(db.engine, job_id)
+    content = downloads.open_csv(db.engine, job_id)
+    return _attachment(content, media_type, f"bulkjob-{job_id}.{suffix}")
+
+
+@bp.get("/bulkjob/<id:job_id>/response", strict_slashes=False)
+@roles(*READ_JOBS)
+def job_bulk_response(job_id: int) -> Response:
+    """A SCIM bulk job's BulkResponse (RFC 7644 §3.7.3): the operations run so far."""
+    body = json.dumps(downloads.open_bulk_response(db.engine, job_id), ensure_ascii=False)
+    return Response(body, mimetype="application/scim+json")
 
 
 @bp.get("/bulkjob/<id:job_id>/failed", strict_slashes=False)

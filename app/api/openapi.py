@@ -57,6 +57,7 @@ class AgentListSchema(Schema):
 
 # Every operation can answer these (no or wrong credentials, throttled, a dependency down).
 COMMON_ERRORS = (401, 429, 503)
+SCIM_JSON = "application/scim+json"
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
 
 
@@ -176,7 +177,25 @@ def build() -> dict[str, Any]:
         },
     )
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/log", operations=_download("Log", "text/plain"))
-    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/csv", operations=_download("File", "text/csv"))
+    original = _download("The original file (a SCIM bulk job's: its BulkRequest)", "text/csv")
+    original["get"]["responses"][200]["content"][SCIM_JSON] = {"schema": {"type": "object"}}
+    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/csv", operations=original)
+    spec.path(
+        path=f"{API_BASE}/bulkjob/{{id}}/response",
+        operations={
+            "get": {
+                "summary": "A SCIM bulk job's BulkResponse (RFC 7644 §3.7.3), so far",
+                "parameters": [ID_PARAM],
+                "responses": {
+                    200: {
+                        "description": "OK",
+                        "content": {SCIM_JSON: {"schema": {"type": "object"}}},
+                    },
+                    **_errors(403, 404),
+                },
+            }
+        },
+    )
     spec.path(
         path=f"{API_BASE}/bulkjob/{{id}}/failed", operations=_download("Failed rows", "text/csv")
     )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import jobtypes
 from app.dbutil import execute_many, is_postgres, sql
-from app.jobtypes.base import JobType, Outcome
+from app.jobtypes.base import JobType, Outcome, Run
 from app.jobtypes.csvfile import Record
 
 AGENT_URL = "/unifiedconfig/config/agent/"
@@ -58,7 +58,7 @@ class SsoMigration(JobType):
     columns = ("userName", "firstName", "lastName", "newUserName")
     logged_columns = ("userName", "newUserName")
 
-    def apply_chunk(self, conn: Connection, records: Sequence[Record]) -> list[Outcome]:
+    def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         savepoint = conn.begin_nested()
         try:
             outcomes = self._apply_set_based(conn, records)

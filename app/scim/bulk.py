@@ -1,17 +1,21 @@
 """/Bulk (RFC 7644 §3.7): many operations in one request. Thin: read, call app.services.scim_bulk.
 
-With ``Prefer: respond-async`` the request becomes a bulk job of type 100 (202 Accepted and the
-job's Location), run by the workers like a CSV job; otherwise it runs here and now.
+With ``Prefer: respond-async`` (RFC 7240) the request becomes a bulk job of type 100, answered
+202 Accepted with the job's Location, and run by the workers like a CSV job; otherwise it runs
+here and now.
 """
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
+from app.api.bulkjobs import JOB_PATH
 from app.extensions import db
+from app.jobtypes.scim_bulk import SCIM_BULK
+from app.queue import dispatch
 from app.scim import bp
 from app.scim.responses import base_url, check_media_type, scim_response
-from app.services import scim_bulk
+from app.services import jobs, scim_bulk, sweeper
 from app.services.scim_resources import loads_body
 
 
@@ -26,13 +30,36 @@ def _body() -> bytes:
     return data
 
 
+def _wants_async() -> bool:
+    preferences = ",".join(request.headers.getlist("Prefer")).lower()
+    return any(part.split(";")[0].strip() == "respond-async" for part in preferences.split(","))
+
+
 @bp.post("/Bulk")
 def bulk() -> Response:
     """Run a BulkRequest; a BulkResponse with one entry per operation run."""
     check_media_type()
-    parsed = scim_bulk.parse_document(loads_body(_body()))
+    content = _body()
+    parsed = scim_bulk.parse_document(loads_body(content))
     settings = current_app.config["SETTINGS"]
+    if _wants_async():
+        return _as_job(content, len(parsed.operations))
     context = scim_bulk.Context(base_url(), settings.scim_default_peripheral, parsed.defined())
     with db.write() as conn:
         results = scim_bulk.run(conn, parsed, context)
     return scim_response(scim_bulk.response(results))
+
+
+def _as_job(content: bytes, operations: int) -> Response:
+    """Store the request as a Queued job and queue it; 202 with the job's Location."""
+    settings = current_app.config["SETTINGS"]
+    checked = jobs.CheckedFile(content, "utf-8", SCIM_BULK.code, operations)
+    description = f"SCIM bulk request of {operations} operations"
+    with db.write() as conn:
+        job_id = jobs.create_job(
+            conn, checked, description, g.principal.username, settings.host_name, base_url()
+        )
+    if not dispatch(current_app, job_id):
+        sweeper.mark_dispatched(db, job_id, dispatched=False)
+    location = f"{request.host_url.rstrip('/')}{JOB_PATH}{job_id}"
+    return scim_response(None, 202, {"Location": location, "Preference-Applied": "respond-async"})

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, false, select
 
 from app import jobtypes
 from app.errors import InvalidInput, NotFound
-from app.jobtypes.csvfile import CsvFile, Record, decode, neutralise
+from app.jobtypes.csvfile import Record, neutralise
+from app.jobtypes.scim_bulk import SCIM_BULK, bulk_response
 from app.models import Agent, Job, JobEvent, JobFile, JobLine, table
 
 jobs = table(Job)
@@ -52,14 +53,41 @@ def _job_and_file(engine: Engine, job_id: int) -> tuple[Any, Any]:
 
 
 def _records(file: Any, job_type: int) -> Iterator[Record]:
-    text, _encoding = decode(bytes(file.content))
-    return CsvFile(text).records(jobtypes.get(job_type).columns)
+    return jobtypes.get(job_type).read(bytes(file.content))
 
 
 def open_csv(engine: Engine, job_id: int) -> bytes:
     """The original upload, byte for byte."""
     _job, file = _job_and_file(engine, job_id)
     return bytes(file.content)
+
+
+def original_type(engine: Engine, job_id: int) -> tuple[str, str]:
+    """The media type and file name suffix of a job's original file (CSV, or a SCIM request)."""
+    with engine.connect() as conn:
+        code = conn.execute(select(jobs.c.job_type).where(jobs.c.id == job_id)).scalar()
+    if code is None:
+        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+    job_type = jobtypes.get(code)
+    return job_type.media_type, job_type.suffix
+
+
+def open_bulk_response(engine: Engine, job_id: int) -> dict[str, Any]:
+    """A SCIM bulk job's BulkResponse: the entries of the operations run so far."""
+    with engine.connect() as conn:
+        code = conn.execute(select(jobs.c.job_type).where(jobs.c.id == job_id)).scalar()
+        if code is None:
+            raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+        if code != SCIM_BULK.code:
+            raise NotFound(
+                f"Bulk job {job_id} is a {jobtypes.get(code).name} job; only SCIM bulk jobs "
+                "have a BulkResponse",
+                str(job_id),
+            )
+        details = conn.execute(
+            select(lines.c.detail).where(lines.c.job_id == job_id, lines.c.detail.is_not(None))
+        ).scalars()
+        return bulk_response(iter(details))
 
 
 def open_log(engine: Engine, job_id: int) -> Iterator[str]:
@@ -69,6 +97,7 @@ def open_log(engine: Engine, job_id: int) -> Iterator[str]:
 
 def _log_lines(engine: Engine, job_id: int, job_type: int, file: Any) -> Iterator[str]:
     describe = jobtypes.get(job_type).describe
+    unit = jobtypes.get(job_type).unit
     records = _records(file, job_type)
     with engine.connect() as conn:
         conn = conn.execution_options(yield_per=STREAM_ROWS)
@@ -93,12 +122,12 @@ def _log_lines(engine: Engine, job_id: int, job_type: int, file: Any) -> Iterato
             while record.line_number < row.line_number:
                 record = next(records)
             stamp = timestamp(row.at_ms)
-            yield f"{stamp} - Processing line {row.line_number}: {one_line(describe(record))}\n"
+            yield f"{stamp} - Processing {unit} {row.line_number}: {one_line(describe(record))}\n"
             if row.ok:
                 yield f"{stamp} - {one_line(row.message)}\n"
             else:
                 error = one_line(row.message)
-                yield f"{stamp} - Error processing line {row.line_number}: {error}\n"
+                yield f"{stamp} - Error processing {unit} {row.line_number}: {error}\n"
 
 
 class _Echo:

@@ -32,7 +32,8 @@ from app import jobtypes
 from app.config import Settings
 from app.dbutil import execute_many, now_ms
 from app.extensions import Database
-from app.jobtypes.csvfile import CsvFile, Record, decode
+from app.jobtypes.base import Run
+from app.jobtypes.csvfile import Record
 from app.models import Job, JobEvent, JobFile, JobLine, JobState, table
 from app.services.jobs import add_event
 from app.services.maintenance import open_window
@@ -44,7 +45,8 @@ events = table(JobEvent)
 log = logging.getLogger(__name__)
 
 _INSERT_LINE = (
-    "INSERT INTO job_lines (job_id, line_number, at_ms, ok, message) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO job_lines (job_id, line_number, at_ms, ok, message, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -96,6 +98,7 @@ class JobRunner:
         self.released = False
         self.retries = 0
         self.final_state: int | None = None
+        self.run_state = Run(job_id, settings, None)
 
     def _retrying(self, what: str, action: Callable[[], T]) -> T:
         """``action()``, retried with backoff while it fails with a transient database error."""
@@ -129,7 +132,9 @@ class JobRunner:
         now = now_ms()
         with self.db.write() as conn:
             job = conn.execute(
-                select(jobs.c.start_ms, jobs.c.job_state).where(jobs.c.id == self.job_id)
+                select(jobs.c.start_ms, jobs.c.job_state, jobs.c.job_type).where(
+                    jobs.c.id == self.job_id
+                )
             ).first()
             if job is None:
                 return False
@@ -165,12 +170,14 @@ class JobRunner:
             host = self.settings.host_name
             if started_before is None:
                 add_event(conn, self.job_id, f"Job started on {host}", now=now)
-                add_event(conn, self.job_id, "Processing line 1: Header", now=now)
+                if jobtypes.get(job.job_type).header:
+                    add_event(conn, self.job_id, "Processing line 1: Header", now=now)
             else:
                 add_event(
                     conn,
                     self.job_id,
-                    f"Job resumed on {host} after line {self.counts.last_line}",
+                    f"Job resumed on {host} after {jobtypes.get(job.job_type).unit} "
+                    f"{self.counts.last_line}",
                     after_line=self.counts.last_line,
                     now=now,
                 )
@@ -201,18 +208,18 @@ class JobRunner:
     def load(self) -> tuple[jobtypes.JobType, Iterator[Record]]:
         """The job's type and the records not yet committed."""
         with self.db.read() as conn:
-            job_type = conn.execute(
-                select(jobs.c.job_type).where(jobs.c.id == self.job_id)
-            ).scalar_one()
+            job = conn.execute(
+                select(jobs.c.job_type, jobs.c.origin).where(jobs.c.id == self.job_id)
+            ).one()
             content = conn.execute(
                 select(files.c.content).where(files.c.job_id == self.job_id)
             ).scalar_one()
-        text, _encoding = decode(bytes(content))
-        del content
-        job_type_ = jobtypes.get(job_type)
+        job_type = jobtypes.get(job.job_type)
+        self.run_state = Run(self.job_id, self.settings, job.origin, job_type.unit)
         last = self.counts.last_line
-        records = CsvFile(text).records(job_type_.columns)
-        return job_type_, (r for r in records if r.line_number > last)
+        records = job_type.read(bytes(content))
+        del content
+        return job_type, (r for r in records if r.line_number > last)
 
     def run(self) -> int | None:
         """Claim and run the job; return its final state, or None if it was not ours to run."""
@@ -232,6 +239,8 @@ class JobRunner:
                     return self._retrying("finishing", lambda: self.finish(cancelled=False))
                 if self.run_chunk(job_type, chunk) is not None:
                     return self._retrying("cancelling", lambda: self.finish(cancelled=True))
+                if self.run_state.stopped is not None:
+                    return self._retrying("finishing", lambda: self.finish(cancelled=False))
                 if self.should_stop():
                     self._retrying("handing the job back", self.release)
                     return None
@@ -264,12 +273,15 @@ class JobRunner:
             cancelled_by = self._check_lease(conn)
             if cancelled_by is not None:
                 return cancelled_by
-            outcomes = job_type.apply_chunk(conn, chunk)
+            run = self.run_state
+            run.failed = self.counts.failed
+            run.stopped = None
+            outcomes = job_type.apply_chunk(conn, chunk, run)
             at = now_ms()
             execute_many(
                 conn,
                 _INSERT_LINE,
-                [(self.job_id, o.line_number, at, o.ok, o.message) for o in outcomes],
+                [(self.job_id, o.line_number, at, o.ok, o.message, o.detail) for o in outcomes],
             )
             succeeded = sum(1 for o in outcomes if o.ok)
             counts = self.counts
@@ -277,7 +289,7 @@ class JobRunner:
                 processed=counts.processed + len(outcomes),
                 succeeded=counts.succeeded + succeeded,
                 failed=counts.failed + len(outcomes) - succeeded,
-                last_line=outcomes[-1].line_number,
+                last_line=outcomes[-1].line_number if outcomes else counts.last_line,
             )
             self._save_counts(conn, new, lease_until_ms=self._lease_until())
         self.counts = new
@@ -310,15 +322,20 @@ class JobRunner:
 
     def finish(self, cancelled: bool) -> int:
         counts = self.counts
+        unit = self.run_state.unit
+        stopped = self.run_state.stopped
         if cancelled:
-            state, message = JobState.CANCELLED, f"Job cancelled after line {counts.last_line}"
+            state, message = JobState.CANCELLED, f"Job cancelled after {unit} {counts.last_line}"
         elif counts.failed == 0 and counts.processed > 0:
             state, message = JobState.SUCCEEDED, "Job completed successfully"
         elif counts.succeeded == 0:
             state, message = JobState.FAILED, "Job failed due to errors"
         else:
             state, message = JobState.PARTIAL, "Job partially completed due to errors"
-        self._end(state, [message, self._summary()])
+        messages = [message, self._summary()]
+        if stopped is not None:
+            messages.insert(0, f"Job stopped early: {stopped}")
+        self._end(state, messages)
         return state
 
     def release(self) -> None:
@@ -331,7 +348,8 @@ class JobRunner:
             add_event(
                 conn,
                 self.job_id,
-                f"Worker {self.settings.host_name} stopping after line {self.counts.last_line}; "
+                f"Worker {self.settings.host_name} stopping after {self.run_state.unit} "
+                f"{self.counts.last_line}; "
                 "the job will resume on another worker",
                 after_line=self.counts.last_line,
                 now=now,
@@ -351,7 +369,8 @@ class JobRunner:
 
     def _summary(self) -> str:
         c = self.counts
-        return f"{c.processed} lines processed, {c.succeeded} succeeded, {c.failed} failed"
+        unit = self.run_state.unit
+        return f"{c.processed} {unit}s processed, {c.succeeded} succeeded, {c.failed} failed"
 
     def _end(self, state: int, messages: list[str]) -> None:
         now = now_ms()

@@ -13,7 +13,6 @@ from sqlalchemy import Engine, false, func, select
 
 from app import jobtypes
 from app.errors import NotFound
-from app.jobtypes.csvfile import CsvFile, decode
 from app.models import Job, JobFile, JobLine, table
 from app.services import listing
 
@@ -67,8 +66,7 @@ def failed_page(engine: Engine, job_id: int, page: listing.Page) -> FailedPage:
     if outcomes and file is not None:
         wanted = {row.line_number for row in outcomes}
         last = max(wanted)
-        text, _encoding = decode(bytes(file))
-        for record in CsvFile(text).records(columns):
+        for record in jobtypes.get(job_type).read(bytes(file)):
             if record.line_number > last:
                 break
             if record.line_number in wanted:

@@ -89,8 +89,10 @@ def create_job(
     description: str | None,
     created_by: str,
     host_name: str,
+    origin: str | None = None,
 ) -> int:
-    """Insert a Queued job with its file; the caller commits, then dispatches."""
+    """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
+    base URL the job's results point into (SCIM bulk jobs)."""
     now = now_ms()
     job_id = conn.execute(
         insert(jobs)
@@ -108,6 +110,7 @@ def create_job(
             failed_records=0,
             cancel_requested=False,
             dispatched_ms=now,
+            origin=origin,
         )
         .returning(jobs.c.id)
     ).scalar_one()

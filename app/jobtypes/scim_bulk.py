@@ -1,0 +1,120 @@
+"""Job type 100: a SCIM bulk request run as a bulk job (``POST /scim/v2/Bulk`` with
+``Prefer: respond-async``, what Microsoft Entra's bulkUpload does).
+
+The stored file is the request as sent. Its records are the operations in the order they run
+(``scim_bulk.plan``: after the POSTs whose bulkIds they reference), numbered from 1 in that order;
+the log names an operation's place in the request where the two differ. Each operation's
+BulkResponse entry is kept in ``job_lines.detail``: the final BulkResponse is read from there, and
+so are the bulkIds already resolved when a job resumes on another worker. As Entra's bulkUpload
+does, a POST /Users whose externalId already exists updates that user (said in the log line), so
+an HR feed can be replayed safely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from app import jobtypes
+from app.jobtypes.base import JobType, Outcome, Run
+from app.jobtypes.csvfile import Record
+from app.models import JobFile, JobLine, table
+from app.services import scim_bulk
+from app.services.scim_users import AgentIds
+
+files = table(JobFile)
+lines = table(JobLine)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    request: scim_bulk.BulkRequest
+    order: list[scim_bulk.Operation]
+
+
+def _plan(content: bytes) -> _Plan:
+    request = scim_bulk.parse_document(json.loads(content))
+    return _Plan(request, scim_bulk.plan(request))
+
+
+class ScimBulk(JobType):
+    code = 100
+    name = "SCIM bulk request"
+    columns = ("operation", "method", "path", "bulkId", "data")
+    logged_columns = ("method", "path", "bulkId")
+    unit = "operation"
+    header = False
+    uploadable = False
+    media_type = "application/scim+json"
+    suffix = "json"
+
+    def read(self, content: bytes) -> Iterator[Record]:
+        for position, op in enumerate(_plan(content).order, start=1):
+            data = "" if op.data is None else json.dumps(op.data, ensure_ascii=False)
+            yield Record(position, (str(op.index), op.method, op.path, op.bulk_id or "", data))
+
+    def describe(self, record: Record) -> str:
+        index, method, path, bulk_id, _data = record.values
+        text = f"{method or '?'} {path or '?'}" + (f" bulkId={bulk_id}" if bulk_id else "")
+        if index != str(record.line_number):
+            text += f" (operation {index} of the request)"
+        return text
+
+    def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
+        plan = run.memo.get("plan")
+        if not isinstance(plan, _Plan):
+            content = conn.execute(
+                select(files.c.content).where(files.c.job_id == run.job_id)
+            ).scalar_one()
+            plan = run.memo["plan"] = _plan(bytes(content))
+        # Rebuilt from what is committed, so a chunk retried after a dropped connection, or
+        # a job resumed by another worker, sees exactly the operations that really happened.
+        context = _context(conn, run, plan.request)
+        limit = plan.request.fail_on_errors
+        failed = run.failed
+        outcomes: list[Outcome] = []
+        for record in records:
+            if limit is not None and failed >= limit:
+                run.stopped = f"failOnErrors is {limit}: stopped after {failed} failed operations"
+                break
+            op = plan.order[record.line_number - 1]
+            result = scim_bulk.execute(conn, op, context)
+            failed += not result.ok
+            detail = json.dumps([op.index, result.to_json()], ensure_ascii=False)
+            outcomes.append(Outcome(record.line_number, result.ok, result.message(), detail))
+        return outcomes
+
+
+def _context(conn: Connection, run: Run, request: scim_bulk.BulkRequest) -> scim_bulk.Context:
+    context = scim_bulk.Context(
+        base_url=run.origin or "",
+        default_peripheral=run.settings.scim_default_peripheral,
+        defined=request.defined(),
+        upsert=True,
+        agent_ids=AgentIds(),
+    )
+    done = conn.execute(
+        select(lines.c.detail).where(lines.c.job_id == run.job_id, lines.c.detail.is_not(None))
+    ).scalars()
+    for detail in done:
+        index, entry = json.loads(detail)
+        bulk_id = entry.get("bulkId")
+        if entry.get("method") != "POST" or not bulk_id:
+            continue
+        if int(entry["status"]) < 400 and entry.get("location"):
+            context.resolved[bulk_id] = str(entry["location"]).rsplit("/", 1)[1]
+        else:
+            context.failed[bulk_id] = int(index)
+    return context
+
+
+def bulk_response(details: Iterator[str]) -> dict[str, object]:
+    """The BulkResponse of a job's operations so far, in request order."""
+    entries = sorted((json.loads(detail) for detail in details), key=lambda pair: pair[0])
+    return {"schemas": [scim_bulk.BULK_RESPONSE], "Operations": [entry for _, entry in entries]}
+
+
+SCIM_BULK = jobtypes.register(ScimBulk())

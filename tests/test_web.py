@@ -15,9 +15,9 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from app.extensions import db
 from app.models import Job, JobLine, JobState, table
-from app.services import jobs
+from app.services import engine, jobs
 from tests import factories
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, basic
 
 jobs_table = table(Job)
 lines_table = table(JobLine)
@@ -593,3 +593,35 @@ def test_pages_load_nothing_from_elsewhere_and_no_inline_script(app: Flask) -> N
             body = text(response)
         if asset != "favicon.svg":  # (an SVG names its XML namespace by URL; nothing is fetched)
             assert "url(" not in body and "@import" not in body and "http" not in body, asset
+
+
+def test_a_scim_bulk_job_page_offers_its_request_and_bulk_response(app: Flask) -> None:
+    client = signed_in(app)
+    with db.write() as conn:
+        factories.peripheral(conn, 5000)
+    request_body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "w@x.org"}}
+        ],
+    }
+    made = app.test_client().post(
+        "/scim/v2/Bulk",
+        json=request_body,
+        headers={**basic(), "Prefer": "respond-async"},
+    )
+    assert made.status_code == 202
+    job_id = int(made.headers["Location"].rsplit("/", 1)[1])
+    engine.run_job(db, app.config["SETTINGS"], job_id)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "100 — SCIM bulk request" in page
+    assert "Download the BulkResponse" in page
+    assert "Download the original CSV" not in page
+    response = client.get(f"/jobs/{job_id}/response")
+    assert response.mimetype == "application/scim+json"
+    assert response.get_json(force=True)["Operations"][0]["status"] == "201"
+    original = client.get(f"/jobs/{job_id}/csv")
+    assert original.mimetype == "application/scim+json"
+    assert original.get_json(force=True) == request_body
+    # The upload form offers only the CSV job types.
+    assert "SCIM bulk request" not in client.get("/jobs/new").get_data(as_text=True)

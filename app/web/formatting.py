@@ -8,6 +8,7 @@ from typing import Any
 from flask import request, url_for
 
 from app import jobtypes
+from app.jobtypes.scim_bulk import SCIM_BULK
 from app.models import JobState
 from app.web import bp
 from app.web.auth import WRITE_JOBS, csrf_token, current
@@ -66,5 +67,8 @@ def helpers() -> dict[str, Any]:
         "is_active": is_active,
         "percent": percent,
         "url_with": url_with,
-        "job_types": sorted(jobtypes.REGISTRY.values(), key=lambda t: t.code),
+        "scim_bulk_type": SCIM_BULK.code,
+        "job_types": sorted(
+            (t for t in jobtypes.REGISTRY.values() if t.uploadable), key=lambda t: t.code
+        ),
     }

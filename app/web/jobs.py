@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,6 +269,14 @@ def job_csv(job_id: int) -> Response:
     media_type, suffix = downloads.original_type(db.engine, job_id)
     content = downloads.open_csv(db.engine, job_id)
     return _attachment(content, media_type, f"bulkjob-{job_id}.{suffix}")
+
+
+@bp.get("/jobs/<id:job_id>/response")
+@page(*READ_JOBS)
+def job_bulk_response(job_id: int) -> Response:
+    """A SCIM bulk job's BulkResponse (the API's)."""
+    body = json.dumps(downloads.open_bulk_response(db.engine, job_id), ensure_ascii=False)
+    return _attachment(body, "application/scim+json", f"bulkjob-{job_id}-response.json")
 
 
 @bp.get("/jobs/<id:job_id>/failed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.extensions import db
 from app.models import Agent, AgentTeam, table
-from app.services import schema
+from app.services import schema, scim_users
 from tests import factories
 from tests.conftest import PASSWORD, basic, overrides_for
 
@@ -385,3 +386,25 @@ def test_bulk_users_are_agents_in_the_api_and_the_template(client: FlaskClient) 
     assert "bulk.agent@example.com" in listed.get_data(as_text=True)
     template = client.get("/unifiedconfig/config/bulkjob/templates/ssomigration", headers=basic())
     assert "bulk.agent@example.com" in template.get_data(as_text=True)
+
+
+def test_concurrent_creates_get_distinct_agent_ids(bulk_app: Flask) -> None:
+    """Two transactions creating users at once: on PostgreSQL the second waits for the first's
+    advisory lock instead of reading the same highest agentId (SQLite serialises writers)."""
+    numbers: list[str] = []
+
+    def second() -> None:
+        with db.write() as conn:
+            new_id = scim_users.create_user(conn, {"userName": "second@example.com"}, None)
+            numbers.append(scim_users.get_user(conn, str(new_id)).agent_id)
+
+    with db.write() as conn:
+        new_id = scim_users.create_user(conn, {"userName": "first@example.com"}, None)
+        numbers.append(scim_users.get_user(conn, str(new_id)).agent_id)
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)  # blocked on the lock (PostgreSQL) or the write lock (SQLite)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(numbers) == 2
+    assert len(set(numbers)) == 2, numbers

@@ -126,3 +126,10 @@ def test_failed_sign_ins_are_throttled_like_the_api(client: FlaskClient) -> None
     response = client.get("/scim/v2/Users", headers=basic("admin", "wrong"))
     assert_scim_error(response, 429)
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_the_base_without_a_trailing_slash_answers_without_a_redirect(client: FlaskClient) -> None:
+    for path in ("/scim/v2", "/scim/v2/"):
+        response = client.get(path, headers=basic())
+        assert response.status_code == 404, path
+        assert response.get_json(force=True)["schemas"] == [ERROR]

@@ -67,7 +67,7 @@ def handle_exception(error: Exception) -> Response:
     return error_response(500, f"Internal error {error_id}")
 
 
-@bp.route("/", defaults={"path": ""}, methods=METHODS)
+@bp.route("/", defaults={"path": ""}, methods=METHODS, strict_slashes=False)
 @bp.route("/<path:path>", methods=METHODS)
 def unknown(path: str) -> Response:
     """A path or method SCIM does not serve here: 404, or 405 when another method would do."""

@@ -66,6 +66,8 @@ class AgentTeam(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(64))
     peripheral_id: Mapped[int] = mapped_column(ForeignKey("peripherals.id"), index=True)
+    # The SCIM Group's externalId, set by the provisioning client.
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class Agent(Base):

@@ -138,7 +138,7 @@ def test_an_async_request_is_a_job_with_log_failed_rows_and_a_bulk_response(
     assert "Processing operation 1: POST /Users bulkId=a (operation 2 of the request)" in log
     assert "Processing operation 3: POST /Groups bulkId=g (operation 1 of the request)" in log
     assert " - 201 Created http://localhost/scim/v2/Groups/" in log
-    assert "Error processing operation 4: 409 uniqueness: userName 'a@example.com'" in log
+    assert "Error processing operation 4: 409 uniqueness: userName 'A@example.com'" in log
     assert "updated the existing User whose externalId is HR-7" in log
     assert "5 operations processed, 4 succeeded, 1 failed" in log
 

@@ -13,6 +13,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.models import Agent, AgentTeam, table
 from tests import factories
+from tests.conftest import basic
 from tests.test_scim_users import PATCH, assert_scim_error, send
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -50,16 +51,25 @@ def test_existing_team_is_a_group(client: FlaskClient, people: dict[str, int]) -
     assert body["schemas"] == [GROUP, TEAM]
     assert body["displayName"] == "Sales"
     assert body[TEAM] == {"peripheralId": 5000}
-    assert body["members"] == [
-        {
-            "value": str(people["ann"]),
-            "$ref": f"http://localhost/scim/v2/Users/{people['ann']}",
-            "display": "ann@example.com",
-            "type": "User",
-        }
-    ]
+    member = {
+        "value": str(people["ann"]),
+        "$ref": f"http://localhost/scim/v2/Users/{people['ann']}",
+        "type": "User",
+    }
+    assert body["members"] == [member]
+    assert "externalId" not in body
     assert body["meta"]["resourceType"] == "Group"
     assert body["meta"]["version"].startswith('W/"')
+    # A member's display is "returned": "request" in /Schemas: shown when asked for.
+    for path in ("/Groups/12", "/Groups", "/Groups/.search"):
+        query = {"attributes": "displayName,members.display,members.value"}
+        if path.endswith(".search"):
+            found = send(client, "POST", path, {**query, "filter": "id eq 12"})
+        else:
+            found = client.get(f"/scim/v2{path}", query_string=query, headers=basic())
+        shown = found.get_json(force=True)
+        group = shown["Resources"][0] if "Resources" in shown else shown
+        assert group["members"] == [{"value": str(people["ann"]), "display": "ann@example.com"}]
 
 
 def test_create_with_members(client: FlaskClient, people: dict[str, int]) -> None:
@@ -150,6 +160,47 @@ def test_patch_members(client: FlaskClient, people: dict[str, int]) -> None:
     assert team_of(ben) is None
     cleared = patch(client, "12", {"op": "remove", "path": "members"})
     assert member_ids(cleared) == []
+
+
+def test_patch_members_with_value_filters(client: FlaskClient, people: dict[str, int]) -> None:
+    """members[value eq "..."] selects members for remove, and for add/replace too (a member
+    named by the filter and absent is added)."""
+    ann, ben = people["ann"], people["ben"]
+    added = patch(client, "12", {"op": "add", "path": f'members[value eq "{ben}"]', "value": {}})
+    assert member_ids(added) == [ann, ben]
+    again = patch(client, "12", {"op": "add", "path": "members", "value": {"value": str(ben)}})
+    assert member_ids(again) == [ann, ben]
+    kept = patch(client, "12", {"op": "remove", "path": 'members[value eq "999999"]'})
+    assert member_ids(kept) == [ann, ben]
+    removed = patch(
+        client, "12", {"op": "remove", "path": f'members[value eq "{ann}" or value eq "{ben}"]'}
+    )
+    assert member_ids(removed) == []
+    assert_scim_error(
+        patch(client, "12", {"op": "remove", "path": "members[display co"}), 400, "invalidPath"
+    )
+
+
+def test_external_id(client: FlaskClient, people: dict[str, int]) -> None:
+    """A Group's externalId (RFC 7643 §3.1) is kept, patched, filtered on and versioned."""
+    created = send(client, "POST", "/Groups", {"displayName": "Support", "externalId": "G-1"})
+    body = created.get_json(force=True)
+    assert body["externalId"] == "G-1"
+    found = send(client, "GET", '/Groups?filter=externalId eq "G-1"').get_json(force=True)
+    assert [g["id"] for g in found["Resources"]] == [body["id"]]
+    other_case = send(client, "GET", '/Groups?filter=externalId eq "g-1"').get_json(force=True)
+    assert other_case["totalResults"] == 0
+    replaced = patch(client, body["id"], {"op": "replace", "path": "externalId", "value": "G-2"})
+    assert replaced.get_json(force=True)["externalId"] == "G-2"
+    assert replaced.get_json(force=True)["meta"]["version"] != body["meta"]["version"]
+    removed = patch(client, body["id"], {"op": "remove", "path": "externalId"})
+    assert "externalId" not in removed.get_json(force=True)
+    assert_scim_error(
+        send(client, "POST", "/Groups", {"displayName": "X", "externalId": 5}), 400, "invalidValue"
+    )
+    # What every team has cannot be removed.
+    for path in ("displayName", f"{TEAM}:peripheralId", TEAM):
+        assert_scim_error(patch(client, "12", {"op": "remove", "path": path}), 400, "invalidValue")
 
 
 def test_replace_and_if_match(client: FlaskClient, people: dict[str, int]) -> None:

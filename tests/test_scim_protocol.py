@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.services import users
+from tests import factories
 from tests.conftest import basic
-from tests.test_scim_users import ERROR, SCIM_JSON, assert_scim_error, new_user, send
+from tests.test_scim_users import (
+    AGENT,
+    ENTERPRISE,
+    ERROR,
+    SCIM_JSON,
+    USER,
+    assert_scim_error,
+    new_user,
+    send,
+)
 
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 def test_credentials_are_required(client: FlaskClient) -> None:
@@ -133,3 +147,78 @@ def test_the_base_without_a_trailing_slash_answers_without_a_redirect(client: Fl
         response = client.get(path, headers=basic())
         assert response.status_code == 404, path
         assert response.get_json(force=True)["schemas"] == [ERROR]
+
+
+def attribute(schema: dict[str, Any], path: str) -> dict[str, Any]:
+    found: dict[str, Any] = {"subAttributes": schema["attributes"]}
+    for name in path.split("."):
+        found = next(a for a in found["subAttributes"] if a["name"] == name)
+    return found
+
+
+def test_schemas_say_what_the_resources_hold(client: FlaskClient) -> None:
+    """Discovery matches the endpoints: what always has a value is required (and cannot be
+    removed), members reference Users, a member's display is returned on request, and what
+    is not stored (name.formatted) is not offered."""
+    users = send(client, "GET", f"/Schemas/{USER}").get_json(force=True)
+    assert attribute(users, "active")["required"] is True
+    assert not attribute(users, "displayName")["required"]
+    assert [a["name"] for a in attribute(users, "name")["subAttributes"]] == [
+        "givenName",
+        "familyName",
+    ]
+    assert attribute(users, "emails.type")["canonicalValues"] == ["work", "home", "other"]
+    agent = send(client, "GET", f"/Schemas/{AGENT}").get_json(force=True)
+    assert {a["name"] for a in agent["attributes"] if a["required"]} == {
+        "peripheralId",
+        "supervisor",
+        "ssoEnabled",
+    }
+    enterprise = send(client, "GET", f"/Schemas/{ENTERPRISE}").get_json(force=True)
+    assert attribute(enterprise, "employeeNumber")["required"] is True
+    groups = send(client, "GET", f"/Schemas/{GROUP}").get_json(force=True)
+    assert attribute(groups, "members.$ref")["referenceTypes"] == ["User"]
+    assert attribute(groups, "members.type")["canonicalValues"] == ["User"]
+    assert attribute(groups, "members.display")["returned"] == "request"
+    for name in ("User", "Group"):
+        kind = send(client, "GET", f"/ResourceTypes/{name}").get_json(force=True)
+        assert all(extension["required"] for extension in kind["schemaExtensions"])
+
+
+def test_search_at_the_root(client: FlaskClient) -> None:
+    """POST /.search (RFC 7644 §3.4.3) searches Users and Groups as one list."""
+    with db.write() as conn:
+        factories.team(conn, 12, 5000, "Sales")
+        factories.agent(conn, "ann@example.com", team_id=12)
+        factories.agent(conn, "ben@example.com")
+
+    def search(**body: Any) -> dict[str, Any]:
+        response = send(client, "POST", "/.search", {"schemas": [SEARCH], **body}, user="viewer")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        result: dict[str, Any] = response.get_json(force=True)
+        return result
+
+    everything = search(attributes=["userName", "displayName"])
+    assert everything["totalResults"] == 3
+    assert [r.get("userName", r.get("displayName")) for r in everything["Resources"]] == [
+        "ann@example.com",
+        "ben@example.com",
+        "Sales",
+    ]
+    assert set(everything["Resources"][0]) == {"schemas", "id", "userName"}
+    page = search(startIndex=2, count=2, excludedAttributes=["members"])
+    assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (3, 2, 2)
+    assert [r["schemas"][0] for r in page["Resources"]] == [USER, GROUP]
+    assert "members" not in page["Resources"][1]
+    # A filter applies to the types whose attributes it names.
+    assert [r["userName"] for r in search(filter='userName sw "b"')["Resources"]] == [
+        "ben@example.com"
+    ]
+    assert [r["displayName"] for r in search(filter='displayName eq "sales"')["Resources"]] == [
+        "Sales"
+    ]
+    assert search(filter="id pr")["totalResults"] == 3
+    for refused in ("nickName eq 1", "userName eq"):
+        response = send(client, "POST", "/.search", {"filter": refused})
+        assert_scim_error(response, 400, "invalidFilter")
+    assert_scim_error(send(client, "POST", "/.search", {"sortBy": "userName"}), 400, "invalidValue")

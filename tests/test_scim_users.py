@@ -239,7 +239,8 @@ def test_get_existing_agent_and_if_none_match(
         "supervisor": True,
         "ssoEnabled": False,
     }
-    assert body["displayName"] == "Bob Jones"
+    # No displayName was ever given (RFC 7643 §2.5: unassigned attributes are left out).
+    assert "displayName" not in body
     assert "externalId" not in body
     cached = send(client, "GET", f"/Users/{directory['bob']}", headers={"If-None-Match": 'W/"0"'})
     assert cached.status_code == 304
@@ -387,7 +388,7 @@ def test_patch_operations(client: FlaskClient, directory: dict[str, int]) -> Non
     assert body["userName"] == "rob@example.com"
     assert "agentTeamId" not in body[AGENT]
     assert [e["value"] for e in body["emails"]] == ["r@example.com", "r2@example.com"]
-    assert body["displayName"] == "Robert Jones"
+    assert "displayName" not in body
     assert body["meta"]["version"] == 'W/"1"'
     # Webex's clients spell it "operations".
     lower = send(
@@ -405,13 +406,72 @@ def test_patch_refusals(client: FlaskClient, directory: dict[str, int]) -> None:
         patch(client, bob, {"op": "replace", "path": "name", "value": "x"}), 400, "invalidValue"
     )
     assert_scim_error(
-        patch(client, bob, {"op": "replace", "path": 'emails[type eq "work"].value', "value": "x"}),
+        patch(client, bob, {"op": "replace", "path": 'name[givenName eq "x"]', "value": "x"}),
         400,
         "invalidPath",
     )
     assert_scim_error(
+        patch(client, bob, {"op": "replace", "path": 'emails[type sw "w"].value', "value": "x"}),
+        400,
+        "noTarget",
+    )
+    # What every agent has cannot be removed (it would not be unassigned: RFC 7644 §3.5.2.2).
+    for path in ("active", f"{ENTERPRISE}:employeeNumber", f"{AGENT}:peripheralId", AGENT):
+        assert_scim_error(patch(client, bob, {"op": "remove", "path": path}), 400, "invalidValue")
+    assert_scim_error(
         send(client, "PATCH", f"/Users/{bob}", {"Operations": []}), 400, "invalidSyntax"
     )
+
+
+def test_patch_emails_with_value_filters(client: FlaskClient, directory: dict[str, int]) -> None:
+    """What Microsoft Entra sends for a user's work email: replace/add of
+    emails[type eq "work"].value sets it, making it when absent; remove drops it."""
+    bob = directory["bob"]
+    work = 'emails[type eq "work"].value'
+    body = patch(client, bob, {"op": "Replace", "path": work, "value": "bob@work.example"})
+    assert body.get_json(force=True)["emails"] == [{"type": "work", "value": "bob@work.example"}]
+    body = patch(
+        client,
+        bob,
+        {"op": "Add", "path": 'emails[type eq "home"].value', "value": "bob@home.example"},
+        {"op": "Add", "path": work, "value": "robert@work.example"},
+        {"op": "replace", "path": 'emails[type eq "work"]', "value": {"primary": True}},
+    )
+    assert body.get_json(force=True)["emails"] == [
+        {"type": "work", "value": "robert@work.example", "primary": True},
+        {"type": "home", "value": "bob@home.example"},
+    ]
+    body = patch(client, bob, {"op": "Remove", "path": work})
+    assert body.get_json(force=True)["emails"] == [{"type": "home", "value": "bob@home.example"}]
+    body = patch(client, bob, {"op": "remove", "path": 'emails[value eq "BOB@home.example"]'})
+    assert "emails" not in body.get_json(force=True)
+
+
+def test_patch_removes_what_is_optional(client: FlaskClient, directory: dict[str, int]) -> None:
+    bob = directory["bob"]
+    response = patch(
+        client,
+        bob,
+        {"op": "add", "path": "displayName", "value": "Bobby"},
+        {"op": "add", "path": "externalId", "value": "HR-1"},
+    )
+    assert response.get_json(force=True)["displayName"] == "Bobby"
+    response = patch(
+        client,
+        bob,
+        {"op": "remove", "path": f"{AGENT}:agentTeamId"},
+        {"op": "remove", "path": "name"},
+        {"op": "remove", "path": "displayName"},
+        {"op": "remove", "path": "externalId"},
+    )
+    body = response.get_json(force=True)
+    assert response.status_code == 200, body
+    for name in ("name", "displayName", "externalId"):
+        assert name not in body
+    assert "agentTeamId" not in body[AGENT]
+    with db.read() as conn:
+        row = conn.execute(select(table(Agent)).where(table(Agent).c.id == bob)).one()
+    assert (row.agent_team_id, row.first_name, row.last_name) == (None, "", "")
 
 
 def test_delete(client: FlaskClient, directory: dict[str, int]) -> None:

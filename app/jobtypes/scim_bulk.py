@@ -23,7 +23,7 @@ from app.jobtypes.base import JobType, Outcome, Run
 from app.jobtypes.csvfile import Record
 from app.models import JobFile, JobLine, table
 from app.services import scim_bulk
-from app.services.scim_users import AgentIds
+from app.services.scim_users import NewAgents
 
 files = table(JobFile)
 lines = table(JobLine)
@@ -74,18 +74,21 @@ class ScimBulk(JobType):
         # a job resumed by another worker, sees exactly the operations that really happened.
         context = _context(conn, run, plan.request)
         limit = plan.request.fail_on_errors
-        failed = run.failed
-        outcomes: list[Outcome] = []
-        for record in records:
-            if limit is not None and failed >= limit:
-                run.stopped = f"failOnErrors is {limit}: stopped after {failed} failed operations"
-                break
-            op = plan.order[record.line_number - 1]
-            result = scim_bulk.execute(conn, op, context)
-            failed += not result.ok
-            detail = json.dumps([op.index, result.to_json()], ensure_ascii=False)
-            outcomes.append(Outcome(record.line_number, result.ok, result.message(), detail))
-        return outcomes
+        ops = [plan.order[record.line_number - 1] for record in records]
+        left = None if limit is None else limit - run.failed
+        results = scim_bulk.run_operations(conn, ops, context, left)
+        if len(results) < len(records):
+            failed = run.failed + sum(not result.ok for result in results)
+            run.stopped = f"failOnErrors is {limit}: stopped after {failed} failed operations"
+        return [
+            Outcome(
+                record.line_number,
+                result.ok,
+                result.message(),
+                json.dumps([result.operation.index, result.to_json()], ensure_ascii=False),
+            )
+            for record, result in zip(records, results, strict=False)
+        ]
 
 
 def _context(conn: Connection, run: Run, request: scim_bulk.BulkRequest) -> scim_bulk.Context:
@@ -94,7 +97,7 @@ def _context(conn: Connection, run: Run, request: scim_bulk.BulkRequest) -> scim
         default_peripheral=run.settings.scim_default_peripheral,
         defined=request.defined(),
         upsert=True,
-        agent_ids=AgentIds(),
+        new_agents=NewAgents(),
     )
     done = conn.execute(
         select(lines.c.detail).where(lines.c.job_id == run.job_id, lines.c.detail.is_not(None))

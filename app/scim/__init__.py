@@ -11,6 +11,7 @@ bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
 
 def init_app(app: Flask) -> None:
-    from app.scim import auth, bulk, discovery, errors, groups, users  # noqa: F401  (routes on bp)
+    # Imported for their routes on bp.
+    from app.scim import auth, bulk, discovery, errors, groups, search, users  # noqa: F401
 
     app.register_blueprint(bp)

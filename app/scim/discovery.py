@@ -30,6 +30,8 @@ def _attr(
     multi: bool = False,
     sub: list[dict[str, Any]] | None = None,
     description: str = "",
+    canonical_values: list[str] | None = None,
+    reference_types: list[str] | None = None,
 ) -> dict[str, Any]:
     attribute: dict[str, Any] = {
         "name": name,
@@ -43,6 +45,10 @@ def _attr(
     }
     if type_ in ("string", "reference"):
         attribute["caseExact"] = case_exact
+    if canonical_values is not None:
+        attribute["canonicalValues"] = canonical_values
+    if reference_types is not None:
+        attribute["referenceTypes"] = reference_types
     if sub is not None:
         attribute["subAttributes"] = sub
     return attribute
@@ -58,16 +64,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             _attr(
                 "name",
                 "complex",
-                sub=[_attr("givenName"), _attr("familyName"), _attr("formatted")],
+                sub=[_attr("givenName"), _attr("familyName")],
             ),
             _attr("displayName"),
-            _attr("active", "boolean", description="The agent may log in"),
+            _attr("active", "boolean", required=True, description="The agent may log in"),
             _attr("externalId", case_exact=True),
             _attr(
                 "emails",
                 "complex",
                 multi=True,
-                sub=[_attr("value"), _attr("type"), _attr("primary", "boolean"), _attr("display")],
+                sub=[
+                    _attr("value"),
+                    _attr("type", canonical_values=["work", "home", "other"]),
+                    _attr("primary", "boolean"),
+                    _attr("display"),
+                ],
             ),
         ],
     },
@@ -75,17 +86,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "id": ENTERPRISE,
         "name": "EnterpriseUser",
         "description": "Enterprise User",
-        "attributes": [_attr("employeeNumber", case_exact=True, description="The agentId")],
+        "attributes": [
+            _attr(
+                "employeeNumber",
+                required=True,
+                case_exact=True,
+                description="The agentId (digits); default: the next free number",
+            )
+        ],
     },
     AGENT: {
         "id": AGENT,
         "name": "Agent",
         "description": "Where the agent sits in the contact center",
         "attributes": [
-            _attr("peripheralId", "integer", description="Default: the configured peripheral"),
-            _attr("agentTeamId", "integer"),
-            _attr("supervisor", "boolean"),
-            _attr("ssoEnabled", "boolean"),
+            _attr(
+                "peripheralId",
+                "integer",
+                required=True,
+                description="Default: the configured peripheral",
+            ),
+            _attr("agentTeamId", "integer", description="A Group's id on the same peripheral"),
+            _attr("supervisor", "boolean", required=True, description="Default: false"),
+            _attr("ssoEnabled", "boolean", required=True, description="Default: false"),
         ],
     },
     GROUP: {
@@ -100,9 +123,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 multi=True,
                 sub=[
                     _attr("value", mutability="immutable", description="A User's id"),
-                    _attr("$ref", "reference", mutability="immutable"),
-                    _attr("display", mutability="readOnly"),
-                    _attr("type", mutability="immutable"),
+                    _attr("$ref", "reference", mutability="immutable", reference_types=["User"]),
+                    _attr(
+                        "display",
+                        mutability="readOnly",
+                        returned="request",
+                        description="The User's userName (attributes=members.display)",
+                    ),
+                    _attr("type", mutability="immutable", canonical_values=["User"]),
                 ],
                 description="The team's agents (Users only)",
             ),
@@ -116,6 +144,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             _attr(
                 "peripheralId",
                 "integer",
+                required=True,
                 description="Default: the configured peripheral; fixed while it has members",
             )
         ],
@@ -131,8 +160,9 @@ RESOURCE_TYPES: dict[str, dict[str, Any]] = {
         "description": "Agents and supervisors",
         "schema": USER,
         "schemaExtensions": [
-            {"schema": ENTERPRISE, "required": False},
-            {"schema": AGENT, "required": False},
+            # Every User has an employeeNumber and a peripheral: both extensions are always there.
+            {"schema": ENTERPRISE, "required": True},
+            {"schema": AGENT, "required": True},
         ],
     },
     "Group": {
@@ -142,7 +172,7 @@ RESOURCE_TYPES: dict[str, dict[str, Any]] = {
         "endpoint": "/Groups",
         "description": "Agent teams",
         "schema": GROUP,
-        "schemaExtensions": [{"schema": TEAM, "required": False}],
+        "schemaExtensions": [{"schema": TEAM, "required": True}],
     },
 }
 

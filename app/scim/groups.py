@@ -20,10 +20,13 @@ from app.scim.responses import (
 )
 from app.services import scim_groups, scim_resources
 
+# members.display is returned only when asked for (``returned: request`` in /Schemas).
+MEMBER_DISPLAY = ("members", "display")
+
 
 def _render(group: scim_groups.Group, status: int = 200, location: bool = False) -> Response:
     attributes, excluded = projection(request.args, scim_groups.SCHEMAS)
-    resource = scim_groups.to_resource(group, base_url())
+    resource = scim_groups.to_resource(group, base_url(), MEMBER_DISPLAY in (attributes or ()))
     headers = {"ETag": group.version}
     if location:
         headers["Location"] = resource["meta"]["location"]
@@ -47,7 +50,9 @@ def _list(raw: Mapping[str, Any]) -> Response:
     base = base_url()
     resources = [
         scim_resources.project(
-            scim_groups.to_resource(group, base), params.attributes, params.excluded
+            scim_groups.to_resource(group, base, MEMBER_DISPLAY in (params.attributes or ())),
+            params.attributes,
+            params.excluded,
         )
         for group in listing.groups
     ]

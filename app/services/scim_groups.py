@@ -1,13 +1,13 @@
 """SCIM Groups are agent teams; their ``members`` are the agents whose team they are.
 
 A team has no change stamp of its own, so ``meta.version`` is a digest of what the Group shows
-(name, peripheral, member ids): any change to those, through SCIM or a CSV job, changes it.
+(name, externalId, peripheral, member ids): any change to those, through SCIM or a CSV job,
+changes it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +38,16 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 TEAM = "urn:bulkjob:params:scim:schemas:extension:agentteam:2.0:Group"
 SCHEMAS = (GROUP, TEAM)
 MEMBER_FIELDS = {"value": None, "display": None, "$ref": None, "type": None}
-SHAPE: Mapping[str, Any] = {"displayName": None, "members": None, TEAM: {"peripheralId": None}}
+SHAPE: Mapping[str, Any] = {
+    "displayName": None,
+    "externalId": None,
+    "members": [MEMBER_FIELDS],
+    TEAM: {"peripheralId": None},
+}
+# What every team has: required in /Schemas, never removed by PATCH.
+REQUIRED: tuple[tuple[str, ...], ...] = (("displayName",), (TEAM, "peripheralId"))
 NAME_MAX = 64
+EXTERNAL_ID_MAX = 255
 
 agents = table(Agent)
 teams = table(AgentTeam)
@@ -48,14 +56,13 @@ peripherals = table(Peripheral)
 _ATTRIBUTES: dict[str, Attribute] = {
     "id": Attribute(teams.c.id, "integer"),
     "displayname": Attribute(teams.c.name, "text"),
+    "externalid": Attribute(teams.c.external_id, "exact", nullable=True),
     f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),
 }
 ATTRIBUTES: dict[str, Attribute] = {
     **_ATTRIBUTES,
     **{f"{GROUP.lower()}:{name}": a for name, a in _ATTRIBUTES.items() if ":" not in name},
 }
-# remove with a path such as members[value eq "12"] (RFC 7644 §3.5.2.2)
-_MEMBER_FILTER = re.compile(r'^\s*members\s*\[\s*value\s+eq\s+"([^"]*)"\s*\]\s*$', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ class Group:
     @property
     def version(self) -> str:
         ids = ",".join(str(member.id) for member in self.members)
-        text = f"{self.row.name}\n{self.row.peripheral_id}\n{ids}"
+        text = f"{self.row.name}\n{self.row.external_id}\n{self.row.peripheral_id}\n{ids}"
         return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:16]}"'
 
 
@@ -76,20 +83,22 @@ class Listing:
     total: int
 
 
-def to_resource(group: Group, base_url: str) -> dict[str, Any]:
+def to_resource(group: Group, base_url: str, member_display: bool = False) -> dict[str, Any]:
+    """The SCIM Group of a team. A member's ``display`` (its userName) is ``returned:
+    request``: only when asked for with ``attributes=members.display``."""
+    resource: dict[str, Any] = {"schemas": list(SCHEMAS), "id": str(group.row.id)}
+    if group.row.external_id is not None:
+        resource["externalId"] = group.row.external_id
+    members = []
+    for member in group.members:
+        shown = {"value": str(member.id), "$ref": f"{base_url}/Users/{member.id}"}
+        if member_display:
+            shown["display"] = member.user_name
+        members.append({**shown, "type": "User"})
     return {
-        "schemas": list(SCHEMAS),
-        "id": str(group.row.id),
+        **resource,
         "displayName": group.row.name,
-        "members": [
-            {
-                "value": str(member.id),
-                "$ref": f"{base_url}/Users/{member.id}",
-                "display": member.user_name,
-                "type": "User",
-            }
-            for member in group.members
-        ],
+        "members": members,
         TEAM: {"peripheralId": group.row.peripheral_id},
         "meta": {
             "resourceType": "Group",
@@ -143,7 +152,14 @@ def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> 
     name = _name(conn, document, None)
     peripheral = _peripheral(conn, document, None, default_peripheral)
     next_id = int(conn.execute(select(func.max(teams.c.id))).scalar_one() or 0) + 1
-    conn.execute(insert(teams).values(id=next_id, name=name, peripheral_id=peripheral))
+    conn.execute(
+        insert(teams).values(
+            id=next_id,
+            name=name,
+            external_id=_external_id(document),
+            peripheral_id=peripheral,
+        )
+    )
     if document.get("members"):
         _set_members(conn, next_id, peripheral, _member_ids(document["members"]), [])
     return next_id
@@ -163,28 +179,10 @@ def patch_group(
     current = get_group(conn, group_id)
     _check_version(current, if_match)
     fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
-    operations = fields.get("operations")
     document = scim_resources.canonical(to_resource(current, base_url), SHAPE)
-    generic: list[Any] = []
-    for operation in operations if isinstance(operations, list) else []:
-        # members[value eq "x"] is applied here; everything else by the shared PATCH code.
-        lowered = (
-            {str(k).lower(): v for k, v in operation.items()}
-            if isinstance(operation, Mapping)
-            else {}
-        )
-        path = lowered.get("path")
-        match = _MEMBER_FILTER.match(path) if isinstance(path, str) else None
-        if match and str(lowered.get("op", "")).lower() == "remove":
-            if generic:
-                document = scim_resources.apply_patch(document, generic, SHAPE, GROUP)
-                generic = []
-            members = document.get("members") or []
-            document["members"] = [m for m in members if _value(m) != match.group(1)]
-        else:
-            generic.append(operation)
-    if generic or not operations:
-        document = scim_resources.apply_patch(document, generic or operations, SHAPE, GROUP)
+    document = scim_resources.apply_patch(
+        document, fields.get("operations"), SHAPE, GROUP, REQUIRED
+    )
     _write(conn, current, document)
 
 
@@ -208,7 +206,7 @@ def _write(conn: Connection, current: Group, document: dict[str, Any]) -> None:
     conn.execute(
         update(teams)
         .where(teams.c.id == current.row.id)
-        .values(name=name, peripheral_id=peripheral)
+        .values(name=name, external_id=_external_id(document), peripheral_id=peripheral)
     )
     wanted = _member_ids(document.get("members") or [])
     _set_members(conn, current.row.id, peripheral, wanted, current.members)
@@ -281,6 +279,15 @@ def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str
     if conn.execute(statement).first() is not None:
         raise Uniqueness(f"A Group named {name!r} exists")
     return name
+
+
+def _external_id(document: dict[str, Any]) -> str | None:
+    value = document.get("externalId")
+    if value is not None and not isinstance(value, str):
+        raise InvalidValue("externalId must be a string")
+    if value is not None and len(value) > EXTERNAL_ID_MAX:
+        raise InvalidValue(f"externalId is longer than {EXTERNAL_ID_MAX} characters")
+    return value
 
 
 def _peripheral(

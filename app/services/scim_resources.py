@@ -5,16 +5,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, func, select
 
-from app.services.scim_errors import InvalidSyntax, InvalidValue, NoTarget
+from app.services import scim_valuefilter
+from app.services.scim_errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget
+from app.services.scim_valuefilter import ValueFilter
 
 # A shape names a resource's writable attributes in their canonical spelling; a nested mapping
-# is a complex attribute (or an extension schema) with its own sub-attributes.
+# is a complex attribute (or an extension schema) with its own sub-attributes, and a one-item
+# list a multi-valued complex attribute, the item being its elements' shape.
 Shape = Mapping[str, Any]
 Path = tuple[str, ...]
 
@@ -48,15 +51,58 @@ def canonical(raw: Any, shape: Shape) -> dict[str, Any]:
         sub = shape[name]
         if isinstance(sub, Mapping) and isinstance(value, Mapping):
             result[name] = canonical(value, sub)
+        elif isinstance(sub, list) and isinstance(value, list):
+            result[name] = [canonical(v, sub[0]) if isinstance(v, Mapping) else v for v in value]
         else:
             result[name] = value
     return result
 
 
-def resolve_path(path: str, shape: Shape, core_urn: str) -> Path | None:
-    """A PATCH path as canonical keys, or None when it names nothing this resource holds."""
+@dataclass(frozen=True)
+class Target:
+    """Where a PATCH path points: the attribute at ``keys``; for a path with a value filter,
+    the elements of that multi-valued attribute it ``selects``, and the sub-attribute ``sub`` of
+    them when the path names one (``emails[type eq "work"].value``)."""
+
+    keys: Path
+    selects: ValueFilter | None = None
+    sub: str | None = None
+
+
+def resolve_path(path: str, shape: Shape, core_urn: str) -> Target | None:
+    """A PATCH path as canonical keys, or None when it names nothing this resource holds.
+
+    A multi-valued complex attribute is written in ``shape`` as a one-item list of the shape of
+    its elements; only those take value filters.
+    """
+    selection: str | None = None
+    sub_name: str | None = None
     if "[" in path:
-        raise InvalidValue(f"Value filters in paths ({path}) are not supported", "invalidPath")
+        opening, closing = path.index("["), path.rfind("]")
+        after = path[closing + 1 :]
+        if closing < opening or (after and not after.startswith(".")):
+            raise InvalidPath(f"Cannot read the path {path!r}")
+        selection = path[opening + 1 : closing]
+        sub_name = after[1:] or None
+        path = path[:opening]
+    keys = _attribute_keys(path, shape, core_urn)
+    if keys is None:
+        return None
+    if selection is None:
+        return Target(keys)
+    element = _sub_shape(shape, keys)
+    if not (isinstance(element, list) and element and isinstance(element[0], Mapping)):
+        raise InvalidPath(f"{'.'.join(keys)} is not multi-valued; it takes no value filter")
+    names: Mapping[str, Any] = element[0]
+    sub = None
+    if sub_name is not None:
+        sub = {name.lower(): name for name in names}.get(sub_name.lower())
+        if sub is None:
+            return None
+    return Target(keys, scim_valuefilter.parse(selection, list(names)), sub)
+
+
+def _attribute_keys(path: str, shape: Shape, core_urn: str) -> Path | None:
     rest = path
     keys: list[str] = []
     lowered = path.lower()
@@ -84,9 +130,17 @@ def resolve_path(path: str, shape: Shape, core_urn: str) -> Path | None:
 
 
 def apply_patch(
-    document: dict[str, Any], operations: Any, shape: Shape, core_urn: str
+    document: dict[str, Any],
+    operations: Any,
+    shape: Shape,
+    core_urn: str,
+    required: Collection[Path] = (),
 ) -> dict[str, Any]:
-    """``document`` changed by a PatchOp's ``Operations`` (RFC 7644 §3.5.2), in order."""
+    """``document`` changed by a PatchOp's ``Operations`` (RFC 7644 §3.5.2), in order.
+
+    ``required``: the attributes a resource always has; an operation that would leave one
+    without a value (``remove``, or ``replace`` with null) is refused.
+    """
     if not isinstance(operations, list) or not operations:
         raise InvalidSyntax("A PatchOp needs a non-empty Operations list")
     for operation in operations:
@@ -105,19 +159,31 @@ def apply_patch(
                 raise InvalidValue(f"{op} without a path needs an object value")
             for name, item in canonical(value, shape).items():
                 _set(document, (name,), item, op, shape)
-            continue
-        if not isinstance(path, str):
+        elif not isinstance(path, str):
             raise InvalidSyntax("A PATCH path must be a string")
-        keys = resolve_path(path, shape, core_urn)
-        if keys is None:
-            continue  # an attribute this resource does not hold: ignored, like unknown ones
-        if op == "remove":
-            _remove(document, keys)
         else:
-            if "value" not in fields:
+            target = resolve_path(path, shape, core_urn)
+            if target is None:
+                continue  # an attribute this resource does not hold: ignored, like unknown ones
+            if op != "remove" and "value" not in fields:
                 raise InvalidValue(f"{op} of {path} needs a value")
-            _set(document, keys, value, op, shape)
+            if target.selects is not None:
+                _apply_selected(document, target, op, value, shape, path)
+            elif op == "remove":
+                _remove(document, target.keys)
+            else:
+                _set(document, target.keys, value, op, shape)
+        for keys in required:
+            if _get(document, keys) is None:
+                raise InvalidValue(f"{'.'.join(keys)} is required; it cannot be removed")
     return document
+
+
+def _get(document: Mapping[str, Any], keys: Path) -> Any:
+    current: Any = document
+    for key in keys:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return current
 
 
 def _sub_shape(shape: Shape, keys: Path) -> Any:
@@ -142,11 +208,74 @@ def _set(document: dict[str, Any], keys: Path, value: Any, op: str, shape: Shape
         existing = target.get(last)
         merged: dict[str, Any] = existing if isinstance(existing, dict) else {}
         target[last] = {**merged, **canonical(value, sub)}
+    elif isinstance(sub, list) and isinstance(value, Mapping):
+        # One element given where a list is expected.
+        _set(document, keys, [value], op, shape)
     elif op == "add" and isinstance(target.get(last), list):
         extra = value if isinstance(value, list) else [value]
-        target[last] = [*target[last], *extra]
+        current = target[last]
+        # A value already there is not added again (RFC 7644 §3.5.2.1).
+        target[last] = [*current, *(item for item in extra if item not in current)]
     else:
         target[last] = value
+
+
+def _apply_selected(
+    document: dict[str, Any], target: Target, op: str, value: Any, shape: Shape, path: str
+) -> None:
+    """An operation on the elements a value filter selects (RFC 7644 §3.5.2.1-3).
+
+    ``add``/``replace`` of ``attr[filter].sub`` sets ``sub`` of each selected element, and of
+    ``attr[filter]`` merges ``value`` into each; when none is selected, an element is made from
+    the filter's ``eq`` values (Microsoft Entra sets a user's work email with ``replace``
+    ``emails[type eq "work"].value``), or, for a filter that pins no values down, noTarget.
+    ``remove`` drops the selected elements, or their ``sub``; an element left without its
+    ``value`` goes too (an email without an address is no email).
+    """
+    assert target.selects is not None
+    element_shape: Mapping[str, Any] = _sub_shape(shape, target.keys)[0]
+    existing = _get(document, target.keys)
+    elements = [
+        canonical(item, element_shape)
+        for item in (existing if isinstance(existing, list) else [])
+        if isinstance(item, Mapping)
+    ]
+    selected = [target.selects.matches(element) for element in elements]
+    if op == "remove":
+        if target.sub is None:
+            kept = [e for e, hit in zip(elements, selected, strict=True) if not hit]
+        else:
+            for element, hit in zip(elements, selected, strict=True):
+                if hit:
+                    element.pop(target.sub, None)
+            kept = [e for e in elements if "value" not in element_shape or "value" in e]
+        _put(document, target.keys, kept)
+        return
+    if target.sub is None:
+        if not isinstance(value, Mapping):
+            raise InvalidValue(f"{op} of {path} needs an object value")
+        change = canonical(value, element_shape)
+    else:
+        change = {target.sub: value}
+    if not any(selected):
+        if target.selects.equalities is None:
+            raise NoTarget(f"No value matches {path}")
+        elements.append({**target.selects.equalities, **change})
+    else:
+        for element, hit in zip(elements, selected, strict=True):
+            if hit:
+                element.update(change)
+    _put(document, target.keys, elements)
+
+
+def _put(document: dict[str, Any], keys: Path, value: Any) -> None:
+    target = document
+    for key in keys[:-1]:
+        child = target.get(key)
+        if not isinstance(child, dict):
+            child = target[key] = {}
+        target = child
+    target[keys[-1]] = value
 
 
 def _remove(document: dict[str, Any], keys: Path) -> None:

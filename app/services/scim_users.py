@@ -9,7 +9,7 @@ peripheral, team, supervisor and SSO flags. ``meta.version`` is the change stamp
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    bindparam,
     cast,
     delete,
     func,
@@ -34,6 +35,7 @@ from app.services.scim_errors import (
     InvalidValue,
     PreconditionFailed,
     ResourceNotFound,
+    ScimError,
     Uniqueness,
 )
 from app.services.scim_resources import Attribute
@@ -43,17 +45,26 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 AGENT = "urn:bulkjob:params:scim:schemas:extension:agent:2.0:User"
 SCHEMAS = (USER, ENTERPRISE, AGENT)
 
+EMAIL_FIELDS = {"value": None, "type": None, "primary": None, "display": None}
 SHAPE: Mapping[str, Any] = {
     "userName": None,
     "externalId": None,
     "displayName": None,
     "active": None,
-    "emails": None,
-    "name": {"givenName": None, "familyName": None, "formatted": None},
+    "emails": [EMAIL_FIELDS],
+    "name": {"givenName": None, "familyName": None},
     ENTERPRISE: {"employeeNumber": None},
     AGENT: {"peripheralId": None, "agentTeamId": None, "supervisor": None, "ssoEnabled": None},
 }
-EMAIL_FIELDS = {"value": "value", "type": "type", "primary": "primary", "display": "display"}
+# What every agent has (a column without NULL): required in /Schemas, never removed by PATCH.
+REQUIRED: tuple[tuple[str, ...], ...] = (
+    ("userName",),
+    ("active",),
+    (ENTERPRISE, "employeeNumber"),
+    (AGENT, "peripheralId"),
+    (AGENT, "supervisor"),
+    (AGENT, "ssoEnabled"),
+)
 
 agents = table(Agent)
 teams = table(AgentTeam)
@@ -100,14 +111,15 @@ def version(row: Row[Any]) -> str:
 
 def to_resource(row: Row[Any], base_url: str) -> dict[str, Any]:
     """The SCIM User of an agent row; attributes without a value are left out."""
-    display = row.display_name or f"{row.first_name} {row.last_name}".strip() or row.user_name
     resource: dict[str, Any] = {"schemas": list(SCHEMAS), "id": str(row.id)}
     if row.external_id is not None:
         resource["externalId"] = row.external_id
     resource["userName"] = row.user_name
     name = {"givenName": row.first_name, "familyName": row.last_name}
-    resource["name"] = {key: value for key, value in name.items() if value}
-    resource["displayName"] = display
+    if any(name.values()):
+        resource["name"] = {key: value for key, value in name.items() if value}
+    if row.display_name is not None:
+        resource["displayName"] = row.display_name
     resource["active"] = bool(row.login_enabled)
     if row.emails:
         resource["emails"] = json.loads(row.emails)
@@ -150,18 +162,26 @@ def list_users(
     return Listing(rows, total)
 
 
-class AgentIds:
-    """agentIds for new agents: the highest so far + 1 (at least 1000). The highest is read
-    once per transaction and counted on in memory (a Bulk of 1,000 creates reads it once);
-    on PostgreSQL a transaction-scoped advisory lock keeps concurrent creates from handing out
-    the same number. Use one instance per transaction."""
+class NewAgents:
+    """What creating agents needs from the database, read once per transaction (a Bulk of
+    1,000 creates reads each once). Use one instance per transaction.
+
+    agentIds: the highest so far + 1 (at least 1000), then counted on in memory; on PostgreSQL
+    a transaction-scoped advisory lock keeps concurrent creates from handing out the same
+    number. The default peripheral: the configured one (checked) or the lowest."""
 
     LOCK_KEY = 0x62756C6B  # "bulk"
 
     def __init__(self) -> None:
         self._next: int | None = None
+        self._peripheral: int | None = None
 
-    def take(self, conn: Connection) -> str:
+    def peripheral(self, conn: Connection, configured: int | None) -> int:
+        if self._peripheral is None:
+            self._peripheral = _default_peripheral(conn, configured)
+        return self._peripheral
+
+    def agent_id(self, conn: Connection) -> str:
         if self._next is None:
             if is_postgres(conn):
                 conn.execute(select(func.pg_advisory_xact_lock(self.LOCK_KEY)))
@@ -180,26 +200,97 @@ class AgentIds:
 
 
 def create_user(
-    conn: Connection, raw: Any, default_peripheral: int | None, agent_ids: AgentIds | None = None
+    conn: Connection, raw: Any, default_peripheral: int | None, new: NewAgents | None = None
 ) -> int:
-    """A new agent from a SCIM User; returns its id. ``agent_ids``: the transaction's
-    allocator, when it creates several."""
+    """A new agent from a SCIM User; returns its id. ``new``: the transaction's NewAgents,
+    when it creates several. A taken userName is refused by the unique index (one statement
+    fewer than asking first)."""
     document = scim_resources.canonical(raw, SHAPE)
-    values = _values(conn, document, None, default_peripheral)
-    agent_ids = agent_ids or AgentIds()
+    new = new or NewAgents()
+    values = _values(conn, document, None, lambda: new.peripheral(conn, default_peripheral))
     if "agent_id" in values:
-        agent_ids.saw(values["agent_id"])
+        new.saw(values["agent_id"])
     else:
-        values["agent_id"] = agent_ids.take(conn)
+        values["agent_id"] = new.agent_id(conn)
     values["change_stamp"] = 0
     values.setdefault("description", "")
+    # One statement with parameters (compiled once, not per user). A refusal leaves the
+    # transaction to be rolled back by the caller: a request's, or a bulk operation's savepoint.
     try:
-        with conn.begin_nested():
-            return int(
-                conn.execute(insert(agents).values(**values).returning(agents.c.id)).scalar_one()
-            )
+        return int(conn.execute(_INSERT, values).scalar_one())
     except IntegrityError as exc:
         raise Uniqueness(f"userName {values['user_name']!r} is already taken") from exc
+
+
+_INSERT = insert(agents).returning(agents.c.id)
+_INSERT_MANY = insert(agents).returning(agents.c.id, sort_by_parameter_order=True)
+# The columns every new agent's values name (so one executemany takes them all).
+_NEW_COLUMNS = (
+    "user_name",
+    "user_name_key",
+    "first_name",
+    "last_name",
+    "display_name",
+    "external_id",
+    "login_enabled",
+    "emails",
+    "peripheral_id",
+    "agent_team_id",
+    "supervisor",
+    "sso_enabled",
+)
+
+
+def prepare_users(
+    conn: Connection, raws: list[Any], default_peripheral: int | None, new: NewAgents
+) -> list[dict[str, Any] | ScimError]:
+    """Many creates decided at once (the set-based path of a Bulk): each SCIM User's column
+    values, or why it is refused; one query finds the userNames already taken, and a userName
+    twice in ``raws`` is refused the second time. Nothing is written."""
+    prepared: list[dict[str, Any] | ScimError] = []
+    for raw in raws:
+        try:
+            document = scim_resources.canonical(raw, SHAPE)
+            prepared.append(
+                _values(conn, document, None, lambda: new.peripheral(conn, default_peripheral))
+            )
+        except ScimError as exc:
+            prepared.append(exc)
+    keys = [values["user_name_key"] for values in prepared if isinstance(values, dict)]
+    taken = set(
+        conn.execute(
+            select(agents.c.user_name_key).where(agents.c.user_name_key.in_(keys))
+        ).scalars()
+    )
+    for position, values in enumerate(prepared):
+        if isinstance(values, dict):
+            key = values["user_name_key"]
+            if key in taken:
+                prepared[position] = Uniqueness(
+                    f"userName {values['user_name']!r} is already taken"
+                )
+            taken.add(key)
+    return prepared
+
+
+def insert_users(conn: Connection, prepared: list[dict[str, Any]], new: NewAgents) -> list[int]:
+    """Insert agents ``prepare_users`` accepted, in one executemany; their ids, in order.
+    IntegrityError means another transaction took a userName since: the caller redoes them
+    one at a time."""
+    if not prepared:
+        return []
+    rows = []
+    for values in prepared:
+        row = {column: values.get(column) for column in _NEW_COLUMNS}
+        if "agent_id" in values:
+            new.saw(values["agent_id"])
+            row["agent_id"] = values["agent_id"]
+        else:
+            row["agent_id"] = new.agent_id(conn)
+        row["change_stamp"] = 0
+        row["description"] = ""
+        rows.append(row)
+    return [int(found) for found in conn.execute(_INSERT_MANY, rows).scalars()]
 
 
 def replace_user(
@@ -221,7 +312,9 @@ def patch_user(
     _check_version(current, if_match)
     fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
     document = scim_resources.canonical(to_resource(current, base_url), SHAPE)
-    document = scim_resources.apply_patch(document, fields.get("operations"), SHAPE, USER)
+    document = scim_resources.apply_patch(document, fields.get("operations"), SHAPE, USER, REQUIRED)
+    # Here an absent team was removed (in a PUT it was only not mentioned).
+    document.setdefault(AGENT, {}).setdefault("agentTeamId", None)
     _write(conn, current, _values(conn, document, current, None))
 
 
@@ -257,9 +350,10 @@ def _values(
     conn: Connection,
     document: dict[str, Any],
     current: Row[Any] | None,
-    default_peripheral: int | None,
+    default_peripheral: Callable[[], int] | None,
 ) -> dict[str, Any]:
-    """Column values from a canonical document, checked; ``current`` for a replace."""
+    """Column values from a canonical document, checked; ``current`` for a replace, else
+    ``default_peripheral`` gives the peripheral of a new agent that names none."""
     given = document.get("name")
     name: dict[str, Any] = given if isinstance(given, dict) else {}
     user_name = _string(document.get("userName"), "userName")
@@ -275,7 +369,8 @@ def _values(
         "login_enabled": _boolean(document.get("active"), "active", True),
         "emails": _emails(document.get("emails")),
     }
-    _check_unique(conn, values["user_name_key"], None if current is None else current.id)
+    if current is not None:
+        _check_unique(conn, values["user_name_key"], current.id)
     enterprise = document.get(ENTERPRISE)
     if isinstance(enterprise, dict) and enterprise.get("employeeNumber") is not None:
         number = _string(enterprise.get("employeeNumber"), "employeeNumber") or ""
@@ -286,12 +381,13 @@ def _values(
     extension = extension if isinstance(extension, dict) else {}
     peripheral = _integer(extension.get("peripheralId"), "peripheralId")
     if peripheral is None:
-        peripheral = (
-            current.peripheral_id
-            if current is not None
-            else _default_peripheral(conn, default_peripheral)
-        )
-    elif not conn.execute(select(peripherals.c.id).where(peripherals.c.id == peripheral)).first():
+        if current is not None:
+            peripheral = current.peripheral_id
+        elif default_peripheral is not None:
+            peripheral = default_peripheral()
+        else:
+            raise InvalidValue("peripheralId is required")
+    elif not conn.execute(_PERIPHERAL, {"id": peripheral}).first():
         raise InvalidValue(f"Peripheral {peripheral} does not exist")
     values["peripheral_id"] = peripheral
     if "agentTeamId" in extension:
@@ -307,20 +403,25 @@ def _values(
     return values
 
 
+# Statements built once: a Bulk of 1,000 creates runs each 1,000 times.
+_HOLDER = select(agents.c.id).where(
+    agents.c.user_name_key == bindparam("key"), agents.c.id != bindparam("own")
+)
+_PERIPHERAL = select(peripherals.c.id).where(peripherals.c.id == bindparam("id"))
+_LOWEST_PERIPHERAL = select(func.min(peripherals.c.id))
+
+
 def _check_unique(conn: Connection, key: str, own_id: int | None) -> None:
-    statement = select(agents.c.id).where(agents.c.user_name_key == key)
-    if own_id is not None:
-        statement = statement.where(agents.c.id != own_id)
-    if conn.execute(statement).first() is not None:
+    if conn.execute(_HOLDER, {"key": key, "own": own_id or 0}).first() is not None:
         raise Uniqueness(f"userName {key!r} is already taken")
 
 
 def _default_peripheral(conn: Connection, configured: int | None) -> int:
     if configured is not None:
-        if not conn.execute(select(peripherals.c.id).where(peripherals.c.id == configured)).first():
+        if not conn.execute(_PERIPHERAL, {"id": configured}).first():
             raise InvalidValue(f"The default peripheral {configured} does not exist")
         return configured
-    lowest = conn.execute(select(func.min(peripherals.c.id))).scalar_one()
+    lowest = conn.execute(_LOWEST_PERIPHERAL).scalar_one()
     if lowest is None:
         raise InvalidValue("No peripheral exists to put the agent on; give peripheralId")
     return int(lowest)

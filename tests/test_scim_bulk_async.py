@@ -99,6 +99,8 @@ def accepted(client: FlaskClient, body: dict[str, Any]) -> tuple[str, int]:
     response = submit(client, body)
     assert response.status_code == 202, response.get_data(as_text=True)
     assert response.headers["Preference-Applied"] == "respond-async"
+    assert response.get_data() == b""
+    assert "Content-Type" not in response.headers
     location = response.headers["Location"].replace("http://localhost", "")
     assert location.startswith("/unifiedconfig/config/bulkjob/")
     return location, int(location.rsplit("/", 1)[1])

@@ -29,6 +29,8 @@ def scim_response(
     response = Response(data, status=status, headers=dict(headers or {}))
     if body is not None:
         response.content_type = f"{MEDIA_TYPE}; charset=utf-8"
+    else:
+        del response.headers["Content-Type"]  # no body, so no type (not Flask's text/html)
     return response
 
 

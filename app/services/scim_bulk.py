@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -441,75 +441,65 @@ def execute(conn: Connection, op: Operation, context: Context) -> Result:
     return result
 
 
+@dataclass(frozen=True)
+class _Service:
+    """How one resource type is created, replaced, patched, deleted and versioned."""
+
+    create: Callable[[Connection, Any, Context], int]
+    replace: Callable[[Connection, str, Any, set[str] | None], None]
+    patch: Callable[[Connection, str, Any, set[str] | None, str], None]
+    delete: Callable[[Connection, str, set[str] | None], None]
+    version: Callable[[Connection, str], str]
+
+
+SERVICES = {
+    "Users": _Service(
+        lambda conn, data, context: scim_users.create_user(
+            conn, data, context.default_peripheral, context.new_agents
+        ),
+        scim_users.replace_user,
+        scim_users.patch_user,
+        scim_users.delete_user,
+        lambda conn, user_id: scim_users.version(scim_users.get_user(conn, user_id)),
+    ),
+    "Groups": _Service(
+        lambda conn, data, context: scim_groups.create_group(
+            conn, data, context.default_peripheral
+        ),
+        scim_groups.replace_group,
+        scim_groups.patch_group,
+        scim_groups.delete_group,
+        lambda conn, group_id: scim_groups.get_group(conn, group_id).version,
+    ),
+}
+
+
 def _execute(conn: Connection, op: Operation, context: Context) -> Result:
     parts = op.path.strip("/").split("/")
     resource = RESOURCES[parts[0].lower()]
+    service = SERVICES[resource]
     target = _resolve(parts[1], context) if len(parts) == 2 else ""
     data = _substitute(op.data, context)
     if_match = _if_match(op.version)
-    base = context.base_url
-    if resource == "Users":
-        return _user(conn, op, context, target, data, if_match, base)
-    return _group(conn, op, context, target, data, if_match, base)
-
-
-def _user(
-    conn: Connection,
-    op: Operation,
-    context: Context,
-    target: str,
-    data: Any,
-    if_match: set[str] | None,
-    base: str,
-) -> Result:
+    note = ""
     if op.method == "POST":
-        existing = _by_external_id(conn, data) if context.upsert else None
+        existing = _by_external_id(conn, data) if context.upsert and resource == "Users" else None
         if existing is None:
-            new_id = scim_users.create_user(
-                conn, data, context.default_peripheral, context.new_agents
-            )
-            location = f"{base}/Users/{new_id}"
-            return Result(op, 201, location, 'W/"0"', str(new_id))
-        scim_users.replace_user(conn, str(existing), data, None)
-        row = scim_users.get_user(conn, str(existing))
-        note = f"updated the existing User whose externalId is {row.external_id}"
-        location = f"{base}/Users/{row.id}"
-        return Result(op, 200, location, scim_users.version(row), str(row.id), note=note)
-    location = f"{base}/Users/{target}"
+            target = str(service.create(conn, data, context))
+            location = f"{context.base_url}/{resource}/{target}"
+            return Result(op, 201, location, service.version(conn, target), target)
+        # Entra's bulkUpload: a known externalId updates that user instead of failing.
+        target, if_match = str(existing), None
+        note = f"updated the existing User whose externalId is {_external_id(data)}"
+    location = f"{context.base_url}/{resource}/{target}"
     if op.method == "DELETE":
-        scim_users.delete_user(conn, target, if_match)
+        service.delete(conn, target, if_match)
         return Result(op, 204, location, resource_id=target)
-    if op.method == "PUT":
-        scim_users.replace_user(conn, target, data, if_match)
+    if op.method == "PATCH":
+        service.patch(conn, target, data, if_match, context.base_url)
     else:
-        scim_users.patch_user(conn, target, data, if_match, base)
-    row = scim_users.get_user(conn, target)
-    return Result(op, 200, location, scim_users.version(row), target)
-
-
-def _group(
-    conn: Connection,
-    op: Operation,
-    context: Context,
-    target: str,
-    data: Any,
-    if_match: set[str] | None,
-    base: str,
-) -> Result:
-    if op.method == "POST":
-        target = str(scim_groups.create_group(conn, data, context.default_peripheral))
-        group = scim_groups.get_group(conn, target)
-        return Result(op, 201, f"{base}/Groups/{target}", group.version, target)
-    location = f"{base}/Groups/{target}"
-    if op.method == "DELETE":
-        scim_groups.delete_group(conn, target, if_match)
-        return Result(op, 204, location, resource_id=target)
-    if op.method == "PUT":
-        scim_groups.replace_group(conn, target, data, if_match)
-    else:
-        scim_groups.patch_group(conn, target, data, if_match, base)
-    group = scim_groups.get_group(conn, target)
-    return Result(op, 200, location, group.version, target)
+        service.replace(conn, target, data, if_match)
+    return Result(op, 200, location, service.version(conn, target), target, note=note)
 
 
 def _resolve(value: str, context: Context) -> str:
@@ -550,9 +540,14 @@ def _if_match(version: str | None) -> set[str] | None:
     return {tag.strip('"')}
 
 
-def _by_external_id(conn: Connection, data: Any) -> int | None:
+def _external_id(data: Any) -> Any:
+    """The ``externalId`` a resource's data gives (names are case-insensitive)."""
     fields = {str(key).lower(): value for key, value in data.items()}
-    external_id = fields.get("externalid")
+    return fields.get("externalid")
+
+
+def _by_external_id(conn: Connection, data: Any) -> int | None:
+    external_id = _external_id(data)
     if not isinstance(external_id, str) or not external_id:
         return None
     found = conn.execute(

@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import signal
 import socket
 import sqlite3
 import statistics
@@ -29,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from tests.live import ROOT, service_env
+from tests.live import ROOT, service_env, stop_group
 
 OPERATIONS = 1000
 RUNS = 5
@@ -90,14 +88,7 @@ class Server:
         raise TimeoutError(f"{self.name} not ready:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process)
 
 
 def _spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> Any:

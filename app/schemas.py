@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate
 
 from app.errors import FieldRequired, FieldTooLong, InvalidInput, OutOfRange, ServiceError
+from app.jobtypes.scim_bulk import SCIM_BULK
 
 API_BASE = "/unifiedconfig/config"
 MAX_DESCRIPTION = 255
@@ -97,6 +98,8 @@ class BulkJobSchema(_DumpSchema):
     end_ms = fields.Integer(data_key="endDateTime")
     log_file = fields.Method("_log_file", data_key="logFile")
     csv_file = fields.Method("_csv_file", data_key="csvFile")
+    # A SCIM bulk job's BulkResponse (jobType 100 only; ours, not Cisco's).
+    bulk_response = fields.Method("_bulk_response", data_key="bulkResponse")
     total_records = fields.Integer(data_key="totalRecords")
     processed_records = fields.Integer(data_key="processedRecords")
     succeeded_records = fields.Integer(data_key="succeededRecords")
@@ -110,6 +113,11 @@ class BulkJobSchema(_DumpSchema):
 
     def _csv_file(self, obj: Any) -> dict[str, str]:
         return {"refURL": job_url(_get(obj, "id")) + "/csv"}
+
+    def _bulk_response(self, obj: Any) -> dict[str, str] | None:
+        if _get(obj, "job_type") != SCIM_BULK.code:
+            return None
+        return {"refURL": job_url(_get(obj, "id")) + "/response"}
 
 
 class AgentSchema(_DumpSchema):
@@ -262,6 +270,7 @@ _BULKJOB_READ_ONLY = frozenset(
         "endDateTime",
         "logFile",
         "csvFile",
+        "bulkResponse",
         "totalRecords",
         "processedRecords",
         "succeededRecords",

@@ -129,6 +129,9 @@ def test_an_async_request_is_a_job_with_log_failed_rows_and_a_bulk_response(
     location, job_id = accepted(client, body)
     queued = get(client, location).get_json()
     assert queued["jobType"] == 100
+    assert queued["bulkResponse"] == {"refURL": f"{location}/response"}
+    xml = client.get(location, headers=basic()).get_data(as_text=True)
+    assert f"<bulkResponse><refURL>{location}/response</refURL></bulkResponse>" in xml
     assert queued["jobState"] == 1
     assert queued["totalRecords"] == 5
     assert run(app, job_id) == 6  # Partially succeeded
@@ -243,6 +246,7 @@ def test_only_scim_jobs_have_a_bulk_response(client: FlaskClient) -> None:
         headers={**basic(), **JSON},
     )
     location = response.headers["Location"].replace("http://localhost", "")
+    assert "bulkResponse" not in get(client, location).get_json()
     missing = client.get(f"{location}/response", headers={**basic(), **JSON})
     assert missing.status_code == 404
     assert "only SCIM bulk jobs" in missing.get_data(as_text=True)

@@ -316,7 +316,10 @@ def test_each_operation_is_atomic(client: FlaskClient) -> None:
         ({"method": "POST", "path": "/Things", "bulkId": "t", "data": {}}, "/Users or /Groups"),
         ({"method": "PUT", "path": "/Users", "data": {}}, "path is /Users/{id}"),
         ({"method": "PATCH", "path": "/Users/1"}, "needs data"),
-        ({"method": "POST", "path": "/Users", "bulkId": "s", "data": "{not json"}, "not JSON"),
+        (
+            {"method": "POST", "path": "/Users", "bulkId": "s", "data": "{not json"},
+            "not valid JSON",
+        ),
         ("not an object", "must be a JSON object"),
     ],
 )
@@ -360,6 +363,9 @@ def test_version_is_if_match(client: FlaskClient) -> None:
         (b"[]", 400, "invalidSyntax"),
         (b'{"schemas": []}', 400, "invalidSyntax"),
         (b'{"Operations": []}', 400, "invalidValue"),
+        # Nesting json itself gives up on, and nesting no SCIM resource has.
+        (b'{"Operations": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", 400, "invalidSyntax"),
+        (b'{"Operations": [{"data": ' + b"[" * 40 + b"]" * 40 + b"}]}", 400, "invalidSyntax"),
     ],
 )
 def test_a_malformed_request_changes_nothing(
@@ -487,3 +493,15 @@ def test_a_create_racing_another_transaction_falls_back_to_one_at_a_time(
         "existing@example.com",
         "raced@example.com",
     ]
+
+
+def test_a_data_string_nested_too_deeply_fails_its_operation_alone(client: FlaskClient) -> None:
+    deep = '{"userName": "deep@example.com", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    body = request(
+        {"method": "POST", "path": "/Users", "bulkId": "d", "data": deep},
+        create("ok", "ok@example.com"),
+    )
+    results = operations(post_bulk(client, body))
+    assert [r["status"] for r in results] == ["400", "201"]
+    assert results[0]["response"]["scimType"] == "invalidSyntax"
+    assert "nests deeper than 32 levels" in results[0]["response"]["detail"]

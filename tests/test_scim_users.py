@@ -508,3 +508,13 @@ def test_a_scim_user_is_an_agent_and_in_the_sso_template(
     )
     assert template.status_code == 200
     assert "Migrate.Me@example.com" in template.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_a_body_nested_too_deeply_is_refused(
+    client: FlaskClient, directory: dict[str, int], depth: int
+) -> None:
+    body = b'{"userName": "deep@example.com", "x": ' + b"[" * depth + b"]" * depth + b"}"
+    response = client.post("/scim/v2/Users", data=body, content_type=SCIM_JSON, headers=basic())
+    assert_scim_error(response, 400, "invalidSyntax")
+    assert "nests deeper than 32 levels" in response.get_json(force=True)["detail"]

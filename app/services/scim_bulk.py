@@ -13,7 +13,6 @@ resource's schemas are ignored (the resource services drop them).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -152,13 +151,6 @@ class Context:
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def parse(body: bytes, max_operations: int = MAX_OPERATIONS) -> BulkRequest:
-    """A BulkRequest from the bytes of a request body (already checked against the size limit)."""
-    if len(body) > MAX_PAYLOAD_BYTES:
-        raise too_large(len(body))
-    return parse_document(scim_resources.loads_body(body), max_operations)
-
-
 def too_large(size: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"The bulk request is {size} bytes; maxPayloadSize is {MAX_PAYLOAD_BYTES} bytes"
@@ -219,9 +211,9 @@ def _operation(index: int, raw: Any) -> Operation:
     if isinstance(data, str):
         # Webex's documented example sends data as a string holding the JSON.
         try:
-            data = json.loads(data)
-        except ValueError:
-            op.problem = InvalidSyntax("The operation's data is a string that is not JSON")
+            data = scim_resources.loads_body(data, "operation's data string")
+        except ScimError as exc:
+            op.problem = exc
             return op
     op.data = data
     op.problem = _check(op, path, bulk_id)

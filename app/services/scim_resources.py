@@ -363,12 +363,39 @@ def _exclude(value: Mapping[str, Any], paths: list[Path], top: bool = False) -> 
     return kept
 
 
-def loads_body(data: bytes) -> Any:
-    """A request body as JSON; invalidSyntax when it is not."""
+# SCIM resources are a few levels deep; a deeper document is refused before anything walks it
+# recursively (json itself gives up near 1,000 levels, with RecursionError).
+MAX_NESTING = 32
+
+
+def loads_body(data: bytes | str, what: str = "body") -> Any:
+    """A request body (or a Bulk operation's data string) as JSON; invalidSyntax when it is not
+    JSON or nests deeper than MAX_NESTING levels."""
     try:
-        return json.loads(data or b"null")
+        value = json.loads(data or b"null")
     except ValueError as exc:
-        raise InvalidSyntax(f"The body is not valid JSON: {exc}") from exc
+        raise InvalidSyntax(f"The {what} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        value = None
+        deep = True
+    else:
+        deep = _deeper_than(value, MAX_NESTING)
+    if deep:
+        raise InvalidSyntax(f"The {what} nests deeper than {MAX_NESTING} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if children and depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def page(

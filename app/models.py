@@ -68,6 +68,9 @@ class AgentTeam(Base):
     peripheral_id: Mapped[int] = mapped_column(ForeignKey("peripherals.id"), index=True)
     # The SCIM Group's externalId, set by the provisioning client.
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # When the team was created and last changed (its name, peripheral or members), where known.
+    created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Agent(Base):
@@ -93,6 +96,9 @@ class Agent(Base):
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     display_name: Mapped[str | None] = mapped_column(String(255))
     emails: Mapped[str | None] = mapped_column(Text)
+    # When the agent was created and last changed (SCIM meta), where known (ms since epoch).
+    created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         # The template reads agents not yet on SSO in id order. A partial index: migrating an

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select
 from app.extensions import make_engine
 from app.models import Agent, Base, Peripheral, table
 from app.scim import filter as scim_filter
+from app.services import scim_resources
 from app.services.scim_errors import InvalidFilter
 from app.services.scim_users import AGENT, ATTRIBUTES, ENTERPRISE, USER
 
@@ -25,11 +26,17 @@ ROWS = [
 ]
 
 
+# meta.created / meta.lastModified (ms since the epoch); Carol's are unknown.
+MODIFIED = [1767225600000, 1780272000500, None, 1780272000501]  # 2026-01-01, 2026-06-01 x2
+
+
 def _fill(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(insert(table(Peripheral)).values(id=5000, name="PG"))
-        for user_name, first, last, external, active, agent_id, sso in ROWS:
+        for (user_name, first, last, external, active, agent_id, sso), modified in zip(
+            ROWS, MODIFIED, strict=True
+        ):
             conn.execute(
                 insert(agents).values(
                     agent_id=agent_id,
@@ -44,6 +51,8 @@ def _fill(engine: Engine) -> None:
                     supervisor=False,
                     description="",
                     change_stamp=0,
+                    created_ms=modified,
+                    modified_ms=modified,
                 )
             )
 
@@ -74,6 +83,13 @@ ALICE, BOB, CAROL, DAVE = (row[0] for row in ROWS)
     ("text", "expected"),
     [
         ('userName eq "alice@example.com"', [ALICE]),
+        ('meta.lastModified gt "2026-03-01T00:00:00Z"', [BOB, DAVE]),
+        ('meta.lastModified eq "2026-06-01T00:00:00.500Z"', [BOB]),
+        ('meta.lastModified le "2026-06-01T00:00:00.500Z"', [ALICE, BOB]),
+        ('meta.lastModified lt "2026-06-01T02:00:00.501+02:00"', [ALICE, BOB]),
+        ('meta.created ge "2026-01-01T00:00:00"', [ALICE, BOB, DAVE]),
+        ("meta.created pr", [ALICE, BOB, DAVE]),
+        ("not (meta.lastModified pr)", [CAROL]),
         ('USERNAME EQ "ALICE@EXAMPLE.COM"', [ALICE]),
         (f'{USER}:userName eq "bob@example.com"', [BOB]),
         ('userName ne "alice@example.com"', [BOB, CAROL, DAVE]),
@@ -147,7 +163,10 @@ def test_id_comparisons(engine: Engine) -> None:
         ("userName eq", "ends"),
         ('userName xx "a"', "Unknown operator"),
         ('nickName eq "a"', "cannot be used"),
-        ('meta.lastModified gt "2020-01-01"', "cannot be used"),
+        ('meta.resourceType eq "User"', "cannot be used"),
+        ('meta.lastModified co "2020"', "does not apply"),
+        ('meta.lastModified gt "yesterday"', "dateTime"),
+        ("meta.created gt 5", "dateTime"),
         ('userName eq "a" and', "ends"),
         ('userName eq "a" or or', "'or' cannot be used"),
         ('(userName eq "a"', "ends"),
@@ -184,3 +203,15 @@ def test_case_exact_contains_compiles_per_dialect() -> None:
     condition = scim_filter.parse('externalId co "x"', ATTRIBUTES)
     assert "instr(" in str(condition.compile(dialect=sqlite.dialect()))
     assert "strpos(" in str(condition.compile(dialect=postgresql.dialect()))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_resources_without_the_sort_attribute_come_last(engine: Engine, descending: bool) -> None:
+    """On both databases (PostgreSQL would put NULLs first when descending)."""
+    with engine.connect() as conn:
+        rows, total = scim_resources.page(
+            conn, agents, ATTRIBUTES, None, "meta.lastModified", descending, 1, 10
+        )
+    names = [row.user_name for row in rows]
+    assert total == 4
+    assert names == ([DAVE, BOB, ALICE, CAROL] if descending else [ALICE, BOB, DAVE, CAROL])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.models import Agent, table
+from app.services import engine, jobs
 from tests import factories
 from tests.conftest import basic
 
@@ -518,3 +520,47 @@ def test_a_body_nested_too_deeply_is_refused(
     response = client.post("/scim/v2/Users", data=body, content_type=SCIM_JSON, headers=basic())
     assert_scim_error(response, 400, "invalidSyntax")
     assert "nests deeper than 32 levels" in response.get_json(force=True)["detail"]
+
+
+def test_meta_created_and_last_modified(
+    app: Flask, client: FlaskClient, directory: dict[str, int]
+) -> None:
+    """Set on create, moved by every change (SCIM, a Group's membership, an SSO-migration job),
+    never made up for agents that existed before they were kept; filterable and sortable."""
+    created = send(client, "POST", "/Users", new_user("meta@example.com")).get_json(force=True)
+    meta = created["meta"]
+    assert meta["created"] == meta["lastModified"]
+    assert meta["created"].endswith("Z") and len(meta["created"]) == len("2026-11-23T10:00:00.123Z")
+    old = send(client, "GET", f"/Users/{directory['alice']}").get_json(force=True)["meta"]
+    assert "created" not in old and "lastModified" not in old
+
+    def last_modified(user_id: str) -> str:
+        return str(
+            send(client, "GET", f"/Users/{user_id}").get_json(force=True)["meta"]["lastModified"]
+        )
+
+    moments = [meta["lastModified"]]
+    time.sleep(0.01)
+    patch(client, int(created["id"]), {"op": "replace", "path": "displayName", "value": "M"})
+    moments.append(last_modified(created["id"]))
+    time.sleep(0.01)
+    members = {"op": "add", "path": "members", "value": [{"value": created["id"]}]}
+    team = send(client, "PATCH", "/Groups/12", {"schemas": [PATCH], "Operations": [members]})
+    assert team.status_code == 200, team.get_data(as_text=True)
+    moments.append(last_modified(created["id"]))
+    assert team.get_json(force=True)["meta"]["lastModified"] > moments[1]  # the Group changed too
+    time.sleep(0.01)
+    text = "userName,firstName,lastName,newUserName\nmeta@example.com,,,meta@sso.example.com\n"
+    checked = jobs.check_file(text.encode(), None, app.config["SETTINGS"].max_file_bytes)
+    with db.write() as conn:
+        job_id = jobs.create_job(conn, checked, "t", "admin", "web-test")
+    assert engine.run_job(db, app.config["SETTINGS"], job_id).final_state == 3
+    moments.append(last_modified(created["id"]))
+    assert moments == sorted(moments) and len(set(moments)) == 4, moments
+    again = send(client, "GET", f"/Users/{created['id']}").get_json(force=True)["meta"]
+    assert again["created"] == meta["created"]
+
+    found = send(client, "GET", f'/Users?filter=meta.lastModified gt "{moments[2]}"')
+    assert [r["id"] for r in found.get_json(force=True)["Resources"]] == [created["id"]]
+    ordered = send(client, "GET", "/Users?sortBy=meta.lastModified&sortOrder=descending")
+    assert ordered.get_json(force=True)["Resources"][0]["id"] == created["id"]

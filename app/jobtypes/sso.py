@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import jobtypes
-from app.dbutil import execute_many, is_postgres, sql
+from app.dbutil import execute_many, is_postgres, now_ms, sql
 from app.jobtypes.base import JobType, Outcome, Run
 from app.jobtypes.csvfile import Record
 
@@ -24,7 +24,7 @@ MAX_USER_NAME = 255
 
 _UPDATE = (
     "UPDATE agents SET user_name = ?, user_name_key = ?, sso_enabled = TRUE, "
-    "change_stamp = change_stamp + 1 "
+    "change_stamp = change_stamp + 1, modified_ms = ? "
     "WHERE id = ? AND sso_enabled = FALSE AND change_stamp = ?"
 )
 
@@ -77,14 +77,15 @@ class SsoMigration(JobType):
         keys.update(r.values[3].lower() for r in records if r.values[3])
         agents = _read_agents(conn, keys)
         outcomes: list[Outcome] = []
-        updates: list[tuple[str, str, int, int]] = []
+        updates: list[tuple[str, str, int, int, int]] = []
+        now = now_ms()
         for record in records:
             outcome, agent, new_name = _decide(record, agents)
             outcomes.append(outcome)
             if agent is None:
                 continue
             new_key = new_name.lower()
-            updates.append((new_name, new_key, agent.id, agent.change_stamp))
+            updates.append((new_name, new_key, now, agent.id, agent.change_stamp))
             if agent.key != new_key:
                 del agents[agent.key]
                 agent.key = new_key
@@ -106,7 +107,8 @@ class SsoMigration(JobType):
         try:
             outcome, agent, new_name = _decide(record, _read_agents(conn, keys))
             if agent is not None:
-                row = (new_name, user_name_key(new_name), agent.id, agent.change_stamp)
+                key = user_name_key(new_name)
+                row = (new_name, key, now_ms(), agent.id, agent.change_stamp)
                 if execute_many(conn, _UPDATE, [row]) != 1:
                     raise _Conflict
         except IntegrityError:

@@ -8,6 +8,7 @@ attributes that map to a column are accepted. Value filters on multi-valued attr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, false, func, not_, or_, true
@@ -78,6 +79,8 @@ def _compare(name: str, attribute: Attribute, operator: str, value: Any) -> Colu
         raise InvalidFilter(f"{name} {operator} null is not a comparison")
     if attribute.kind == "boolean":
         condition = _compare_boolean(name, attribute, operator, value)
+    elif attribute.kind == "datetime":
+        condition = _compare_datetime(name, attribute, operator, value)
     elif attribute.kind == "integer":
         condition = _compare_integer(name, attribute, operator, value)
     else:
@@ -115,6 +118,28 @@ def _compare_integer(
     else:
         raise InvalidFilter(f"{name} cannot be compared with {value!r}")
     return _ordered(attribute.column, operator, number)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _compare_datetime(
+    name: str, attribute: Attribute, operator: str, value: Any
+) -> ColumnElement[bool]:
+    if operator in ("co", "sw", "ew"):
+        raise InvalidFilter(f"{operator} does not apply to {name}, a dateTime")
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise InvalidFilter(
+            f'{name} is a dateTime; compare it with one, e.g. "2026-11-23T10:00:00Z"'
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    milliseconds = (moment - EPOCH) // timedelta(milliseconds=1)  # exact: no float on the way
+    return _ordered(attribute.column, operator, milliseconds)
 
 
 def _compare_string(

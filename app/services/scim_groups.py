@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from app.dbutil import now_ms
 from app.models import Agent, AgentTeam, Peripheral, table
 from app.services import scim_resources
 from app.services.scim_errors import (
@@ -57,6 +58,8 @@ _ATTRIBUTES: dict[str, Attribute] = {
     "id": Attribute(teams.c.id, "integer"),
     "displayname": Attribute(teams.c.name, "text"),
     "externalid": Attribute(teams.c.external_id, "exact", nullable=True),
+    "meta.created": Attribute(teams.c.created_ms, "datetime", nullable=True),
+    "meta.lastmodified": Attribute(teams.c.modified_ms, "datetime", nullable=True),
     f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),
 }
 ATTRIBUTES: dict[str, Attribute] = {
@@ -100,11 +103,9 @@ def to_resource(group: Group, base_url: str, member_display: bool = False) -> di
         "displayName": group.row.name,
         "members": members,
         TEAM: {"peripheralId": group.row.peripheral_id},
-        "meta": {
-            "resourceType": "Group",
-            "location": f"{base_url}/Groups/{group.row.id}",
-            "version": group.version,
-        },
+        "meta": scim_resources.meta(
+            "Group", f"{base_url}/Groups/{group.row.id}", group.version, group.row
+        ),
     }
 
 
@@ -152,12 +153,15 @@ def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> 
     name = _name(conn, document, None)
     peripheral = _peripheral(conn, document, None, default_peripheral)
     next_id = int(conn.execute(select(func.max(teams.c.id))).scalar_one() or 0) + 1
+    now = now_ms()
     conn.execute(
         insert(teams).values(
             id=next_id,
             name=name,
             external_id=_external_id(document),
             peripheral_id=peripheral,
+            created_ms=now,
+            modified_ms=now,
         )
     )
     if document.get("members"):
@@ -206,7 +210,12 @@ def _write(conn: Connection, current: Group, document: dict[str, Any]) -> None:
     conn.execute(
         update(teams)
         .where(teams.c.id == current.row.id)
-        .values(name=name, external_id=_external_id(document), peripheral_id=peripheral)
+        .values(
+            name=name,
+            external_id=_external_id(document),
+            peripheral_id=peripheral,
+            modified_ms=now_ms(),
+        )
     )
     wanted = _member_ids(document.get("members") or [])
     _set_members(conn, current.row.id, peripheral, wanted, current.members)
@@ -220,7 +229,7 @@ def _set_members(
     current: list[Row[Any]],
 ) -> None:
     """Agents in ``wanted`` join the team; current members not in it leave. Each agent whose
-    team changes gets a new change stamp."""
+    team changes gets a new change stamp and modification time."""
     have = {member.id for member in current}
     joining = sorted(set(wanted) - have)
     leaving = sorted(have - set(wanted))
@@ -238,13 +247,19 @@ def _set_members(
         conn.execute(
             update(agents)
             .where(agents.c.id.in_(joining))
-            .values(agent_team_id=team_id, change_stamp=agents.c.change_stamp + 1)
+            .values(
+                agent_team_id=team_id,
+                change_stamp=agents.c.change_stamp + 1,
+                modified_ms=now_ms(),
+            )
         )
     if leaving:
         conn.execute(
             update(agents)
             .where(agents.c.id.in_(leaving))
-            .values(agent_team_id=None, change_stamp=agents.c.change_stamp + 1)
+            .values(
+                agent_team_id=None, change_stamp=agents.c.change_stamp + 1, modified_ms=now_ms()
+            )
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, func, select
@@ -25,8 +26,9 @@ ALWAYS_RETURNED = frozenset({"schemas", "id"})
 
 # How a column compares in filters and sorting: "exact" strings (caseExact), "text"
 # (case-insensitive, compared lower-cased), "key" (case-insensitive, the column already holds
-# the lower-cased value), "boolean", "integer".
-Kind = Literal["exact", "text", "key", "boolean", "integer"]
+# the lower-cased value), "boolean", "integer", "datetime" (milliseconds since the epoch,
+# compared with an xsd:dateTime string).
+Kind = Literal["exact", "text", "key", "boolean", "integer", "datetime"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,24 @@ class Attribute:
     column: ColumnElement[Any]
     kind: Kind
     nullable: bool = False
+
+
+def meta(resource_type: str, location: str, version: str, row: Row[Any]) -> dict[str, Any]:
+    """A resource's ``meta``; ``created``/``lastModified`` where the row knows them."""
+    found: dict[str, Any] = {"resourceType": resource_type}
+    if row.created_ms is not None:
+        found["created"] = datetime_text(row.created_ms)
+    if row.modified_ms is not None:
+        found["lastModified"] = datetime_text(row.modified_ms)
+    found["location"] = location
+    found["version"] = version
+    return found
+
+
+def datetime_text(ms: int) -> str:
+    """Milliseconds since the epoch as an xsd:dateTime in UTC: ``2026-11-23T10:00:00.123Z``."""
+    moment = datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=ms % 1000 * 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def canonical(raw: Any, shape: Shape) -> dict[str, Any]:
@@ -421,7 +441,11 @@ def page(
         if attribute is None:
             raise InvalidValue(f"Cannot sort by {sort_by!r}")
         column = func.lower(attribute.column) if attribute.kind == "text" else attribute.column
-        ordering = [column.desc(), source.c.id.desc()] if descending else [column, source.c.id]
+        # Resources without the attribute come last either way, on every database.
+        first = column.desc() if descending else column.asc()
+        if attribute.nullable:
+            first = first.nulls_last()
+        ordering = [first, source.c.id.desc() if descending else source.c.id]
     rows: list[Row[Any]] = []
     if count > 0:
         statement = (

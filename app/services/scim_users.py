@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
-from app.dbutil import is_postgres
+from app.dbutil import is_postgres, now_ms
 from app.models import Agent, AgentTeam, Peripheral, table
 from app.services import scim_resources
 from app.services.scim_errors import (
@@ -77,6 +77,8 @@ _ATTRIBUTES: dict[str, Attribute] = {
     "name.familyname": Attribute(agents.c.last_name, "text"),
     "externalid": Attribute(agents.c.external_id, "exact", nullable=True),
     "active": Attribute(agents.c.login_enabled, "boolean"),
+    "meta.created": Attribute(agents.c.created_ms, "datetime", nullable=True),
+    "meta.lastmodified": Attribute(agents.c.modified_ms, "datetime", nullable=True),
     f"{ENTERPRISE.lower()}:employeenumber": Attribute(agents.c.agent_id, "exact"),
     f"{AGENT.lower()}:peripheralid": Attribute(agents.c.peripheral_id, "integer"),
     f"{AGENT.lower()}:agentteamid": Attribute(agents.c.agent_team_id, "integer", nullable=True),
@@ -130,11 +132,7 @@ def to_resource(row: Row[Any], base_url: str) -> dict[str, Any]:
     extension["supervisor"] = bool(row.supervisor)
     extension["ssoEnabled"] = bool(row.sso_enabled)
     resource[AGENT] = extension
-    resource["meta"] = {
-        "resourceType": "User",
-        "location": f"{base_url}/Users/{row.id}",
-        "version": version(row),
-    }
+    resource["meta"] = scim_resources.meta("User", f"{base_url}/Users/{row.id}", version(row), row)
     return resource
 
 
@@ -213,13 +211,16 @@ def create_user(
     else:
         values["agent_id"] = new.agent_id(conn)
     values["change_stamp"] = 0
+    values["created_ms"] = values["modified_ms"] = now_ms()
     values.setdefault("description", "")
     # One statement with parameters (compiled once, not per user). A refusal leaves the
     # transaction to be rolled back by the caller: a request's, or a bulk operation's savepoint.
     try:
-        return int(conn.execute(_INSERT, values).scalar_one())
+        new_id = int(conn.execute(_INSERT, values).scalar_one())
     except IntegrityError as exc:
         raise Uniqueness(f"userName {values['user_name']!r} is already taken") from exc
+    _touch_teams(conn, [values.get("agent_team_id")], values["modified_ms"])
+    return new_id
 
 
 _INSERT = insert(agents).returning(agents.c.id)
@@ -280,6 +281,7 @@ def insert_users(conn: Connection, prepared: list[dict[str, Any]], new: NewAgent
     if not prepared:
         return []
     rows = []
+    now = now_ms()
     for values in prepared:
         row = {column: values.get(column) for column in _NEW_COLUMNS}
         if "agent_id" in values:
@@ -288,9 +290,12 @@ def insert_users(conn: Connection, prepared: list[dict[str, Any]], new: NewAgent
         else:
             row["agent_id"] = new.agent_id(conn)
         row["change_stamp"] = 0
+        row["created_ms"] = row["modified_ms"] = now
         row["description"] = ""
         rows.append(row)
-    return [int(found) for found in conn.execute(_INSERT_MANY, rows).scalars()]
+    ids = [int(found) for found in conn.execute(_INSERT_MANY, rows).scalars()]
+    _touch_teams(conn, [row["agent_team_id"] for row in rows], now)
+    return ids
 
 
 def replace_user(
@@ -322,6 +327,7 @@ def delete_user(conn: Connection, user_id: str, if_match: Collection[str] | None
     current = get_user(conn, user_id)
     _check_version(current, if_match)
     conn.execute(delete(agents).where(agents.c.id == current.id))
+    _touch_teams(conn, [current.agent_team_id], now_ms())
 
 
 def _check_version(row: Row[Any], if_match: Collection[str] | None) -> None:
@@ -332,6 +338,7 @@ def _check_version(row: Row[Any], if_match: Collection[str] | None) -> None:
 
 def _write(conn: Connection, current: Row[Any], values: dict[str, Any]) -> None:
     values["change_stamp"] = current.change_stamp + 1
+    values["modified_ms"] = now_ms()
     statement = (
         sql_update(agents)
         .where(agents.c.id == current.id, agents.c.change_stamp == current.change_stamp)
@@ -344,6 +351,16 @@ def _write(conn: Connection, current: Row[Any], values: dict[str, Any]) -> None:
         raise Uniqueness(f"userName {values['user_name']!r} is already taken") from exc
     if result.rowcount != 1:
         raise PreconditionFailed("The User changed while this request was processed")
+    team = values.get("agent_team_id", current.agent_team_id)
+    if team != current.agent_team_id:
+        _touch_teams(conn, [current.agent_team_id, team], values["modified_ms"])
+
+
+def _touch_teams(conn: Connection, team_ids: list[int | None], now: int) -> None:
+    """The teams whose members changed were modified too (a Group's meta.lastModified)."""
+    wanted = sorted({team_id for team_id in team_ids if team_id is not None})
+    if wanted:
+        conn.execute(sql_update(teams).where(teams.c.id.in_(wanted)).values(modified_ms=now))
 
 
 def _values(

@@ -89,6 +89,7 @@ def bare_sqlite_floor(db_path: Path, content: bytes) -> float:
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         conn.execute("BEGIN IMMEDIATE")
+        now = int(time.time() * 1000)
         keys = {r[0].lower() for _, r in chunk} | {r[3].lower() for _, r in chunk if r[3]}
         marks = ",".join("?" * len(keys))
         found = {
@@ -109,12 +110,14 @@ def bare_sqlite_floor(db_path: Path, content: bytes) -> float:
             if holder is not None and holder is not agent:
                 results.append((1, line, 0, 0, "newUserName: in use"))
                 continue
-            updates.append((new or agent[1], (new or agent[1]).lower(), agent[0], agent[4]))
+            name = new or agent[1]
+            updates.append((name, name.lower(), now, agent[0], agent[4]))
             agent[3] = 1
             results.append((1, line, 0, 1, f"Updated /unifiedconfig/config/agent/{agent[0]}"))
         conn.executemany(
             "UPDATE agents SET user_name=?, user_name_key=?, sso_enabled=1, "
-            "change_stamp=change_stamp+1 WHERE id=? AND sso_enabled=0 AND change_stamp=?",
+            "change_stamp=change_stamp+1, modified_ms=? "
+            "WHERE id=? AND sso_enabled=0 AND change_stamp=?",
             updates,
         )
         conn.executemany(

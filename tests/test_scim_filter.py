@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from app.extensions import make_engine
-from app.models import Agent, Base, Peripheral, table
+from app.models import Agent, AgentTeam, Base, Peripheral, table
 from app.scim import filter as scim_filter
 from app.services import scim_resources
-from app.services.scim_errors import InvalidFilter
+from app.services.scim_errors import InvalidFilter, InvalidValue
+from app.services.scim_groups import ATTRIBUTES as GROUP_ATTRIBUTES
 from app.services.scim_users import AGENT, ATTRIBUTES, ENTERPRISE, USER
 
 agents = table(Agent)
@@ -215,3 +216,37 @@ def test_resources_without_the_sort_attribute_come_last(engine: Engine, descendi
     names = [row.user_name for row in rows]
     assert total == 4
     assert names == ([DAVE, BOB, ALICE, CAROL] if descending else [ALICE, BOB, DAVE, CAROL])
+
+
+def test_group_filters_on_members(engine: Engine) -> None:
+    """``members.value`` / ``members`` on Groups: some member matches, in SQL (EXISTS)."""
+    teams = table(AgentTeam)
+    with engine.begin() as conn:
+        for team_id in (12, 13, 14):
+            conn.execute(insert(teams).values(id=team_id, name=f"T{team_id}", peripheral_id=5000))
+        ids = dict(conn.execute(select(agents.c.user_name, agents.c.id)).all())
+        for name, team_id in ((ALICE, 12), (BOB, 12), (CAROL, 13)):
+            conn.execute(
+                agents.update().where(agents.c.id == ids[name]).values(agent_team_id=team_id)
+            )
+
+    def groups(text: str) -> list[int]:
+        condition = scim_filter.parse(text, GROUP_ATTRIBUTES)
+        with engine.connect() as conn:
+            found = conn.execute(select(teams.c.id).where(condition).order_by(teams.c.id))
+            return list(found.scalars())
+
+    assert groups(f'members.value eq "{ids[BOB]}"') == [12]
+    assert groups(f'members.value eq "{ids[CAROL]}" or members.value eq "{ids[ALICE]}"') == [
+        12,
+        13,
+    ]
+    assert groups(f'members.value ne "{ids[CAROL]}"') == [12]  # some member is not Carol
+    assert groups("members pr") == [12, 13]
+    assert groups("not (members pr)") == [14]
+    assert groups(f'displayName eq "t12" and members.value eq "{ids[CAROL]}"') == []
+    assert groups('members.value eq "not-a-number"') == []
+    with pytest.raises(InvalidFilter, match="takes eq, ne and pr"):
+        scim_filter.parse('members.value gt "1"', GROUP_ATTRIBUTES)
+    with engine.connect() as conn, pytest.raises(InvalidValue, match="Cannot sort by"):
+        scim_resources.page(conn, teams, GROUP_ATTRIBUTES, None, "members.value", False, 1, 10)

@@ -230,7 +230,10 @@ def test_list_filter_and_exclude_members(client: FlaskClient, people: dict[str, 
         force=True
     )
     assert [g["displayName"] for g in everything["Resources"]] == ["Support", "Sales"]
-    assert_scim_error(send(client, "GET", "/Groups?filter=members pr"), 400, "invalidFilter")
+    with_members = send(client, "GET", "/Groups?filter=members pr").get_json(force=True)
+    assert [g["displayName"] for g in with_members["Resources"]] == ["Sales"]
+    refused = send(client, "GET", '/Groups?filter=members.display eq "x"')
+    assert_scim_error(refused, 400, "invalidFilter")
 
 
 def test_delete_leaves_agents_without_a_team(client: FlaskClient, people: dict[str, int]) -> None:
@@ -244,3 +247,14 @@ def test_delete_leaves_agents_without_a_team(client: FlaskClient, people: dict[s
 def test_readers_may_not_write_groups(client: FlaskClient, people: dict[str, int]) -> None:
     assert_scim_error(send(client, "POST", "/Groups", {"displayName": "X"}, user="viewer"), 403)
     assert_scim_error(send(client, "DELETE", "/Groups/12", user="super"), 403)
+
+
+def test_list_groups_by_member(client: FlaskClient, people: dict[str, int]) -> None:
+    """Which teams an agent is in, as identity providers ask before adding a member."""
+    found = send(client, "GET", f'/Groups?filter=members.value eq "{people["ann"]}"')
+    assert found.status_code == 200, found.get_data(as_text=True)
+    assert [g["id"] for g in found.get_json(force=True)["Resources"]] == ["12"]
+    none = send(client, "GET", f'/Groups?filter=members.value eq "{people["ben"]}"')
+    assert none.get_json(force=True)["totalResults"] == 0
+    refused = send(client, "GET", "/Groups?sortBy=members.value")
+    assert refused.status_code == 400

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, false, func, not_, or_, true
+from sqlalchemy import ColumnElement, Integer, and_, exists, false, func, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -64,6 +64,8 @@ def _condition(node: syntax.Node, attributes: Mapping[str, Attribute]) -> Column
 
 def _present(attribute: Attribute) -> ColumnElement[bool]:
     column = attribute.column
+    if attribute.kind == "member":
+        return exists().where(_within(attribute))
     if attribute.kind in ("exact", "text", "key"):
         condition = column != ""
         return and_(column.is_not(None), condition) if attribute.nullable else condition
@@ -77,6 +79,13 @@ def _compare(name: str, attribute: Attribute, operator: str, value: Any) -> Colu
         if operator == "ne":
             return _present(attribute)
         raise InvalidFilter(f"{name} {operator} null is not a comparison")
+    if attribute.kind == "member":
+        # Some member has a value so compared (RFC 7644 §3.4.2.2, multi-valued attributes).
+        if operator not in ("eq", "ne"):
+            raise InvalidFilter(f"{name} takes eq, ne and pr")
+        return exists().where(
+            _within(attribute), _compare_integer(name, attribute, operator, value)
+        )
     if attribute.kind == "boolean":
         condition = _compare_boolean(name, attribute, operator, value)
     elif attribute.kind == "datetime":
@@ -121,6 +130,12 @@ def _compare_integer(
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _within(attribute: Attribute) -> ColumnElement[bool]:
+    if attribute.within is None:
+        raise ValueError("a member attribute needs its within condition")
+    return attribute.within
 
 
 def _compare_datetime(

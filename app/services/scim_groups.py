@@ -58,6 +58,8 @@ _ATTRIBUTES: dict[str, Attribute] = {
     "id": Attribute(teams.c.id, "integer"),
     "displayname": Attribute(teams.c.name, "text"),
     "externalid": Attribute(teams.c.external_id, "exact", nullable=True),
+    "members.value": Attribute(agents.c.id, "member", within=agents.c.agent_team_id == teams.c.id),
+    "members": Attribute(agents.c.id, "member", within=agents.c.agent_team_id == teams.c.id),
     "meta.created": Attribute(teams.c.created_ms, "datetime", nullable=True),
     "meta.lastmodified": Attribute(teams.c.modified_ms, "datetime", nullable=True),
     f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),

@@ -27,8 +27,9 @@ ALWAYS_RETURNED = frozenset({"schemas", "id"})
 # How a column compares in filters and sorting: "exact" strings (caseExact), "text"
 # (case-insensitive, compared lower-cased), "key" (case-insensitive, the column already holds
 # the lower-cased value), "boolean", "integer", "datetime" (milliseconds since the epoch,
-# compared with an xsd:dateTime string).
-Kind = Literal["exact", "text", "key", "boolean", "integer", "datetime"]
+# compared with an xsd:dateTime string), "member" (a multi-valued attribute held in other rows:
+# ``column`` is their id, ``within`` ties them to the resource; filters only, no sorting).
+Kind = Literal["exact", "text", "key", "boolean", "integer", "datetime", "member"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Attribute:
     column: ColumnElement[Any]
     kind: Kind
     nullable: bool = False
+    within: ColumnElement[bool] | None = None
 
 
 def meta(resource_type: str, location: str, version: str, row: Row[Any]) -> dict[str, Any]:
@@ -438,7 +440,7 @@ def page(
     ordering: list[Any] = [source.c.id]
     if sort_by:
         attribute = attributes.get(sort_by.lower())
-        if attribute is None:
+        if attribute is None or attribute.kind == "member":
             raise InvalidValue(f"Cannot sort by {sort_by!r}")
         column = func.lower(attribute.column) if attribute.kind == "text" else attribute.column
         # Resources without the attribute come last either way, on every database.

@@ -54,20 +54,17 @@ agents = table(Agent)
 teams = table(AgentTeam)
 peripherals = table(Peripheral)
 
-_ATTRIBUTES: dict[str, Attribute] = {
-    "id": Attribute(teams.c.id, "integer"),
-    "displayname": Attribute(teams.c.name, "text"),
-    "externalid": Attribute(teams.c.external_id, "exact", nullable=True),
-    "members.value": Attribute(agents.c.id, "member", within=agents.c.agent_team_id == teams.c.id),
-    "members": Attribute(agents.c.id, "member", within=agents.c.agent_team_id == teams.c.id),
-    "meta.created": Attribute(teams.c.created_ms, "datetime", nullable=True),
-    "meta.lastmodified": Attribute(teams.c.modified_ms, "datetime", nullable=True),
-    f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),
-}
-ATTRIBUTES: dict[str, Attribute] = {
-    **_ATTRIBUTES,
-    **{f"{GROUP.lower()}:{name}": a for name, a in _ATTRIBUTES.items() if ":" not in name},
-}
+_MEMBER = Attribute(agents.c.id, "member", within=agents.c.agent_team_id == teams.c.id)
+ATTRIBUTES = scim_resources.filterable(
+    teams,
+    GROUP,
+    {
+        "displayname": Attribute(teams.c.name, "text"),
+        "members.value": _MEMBER,
+        "members": _MEMBER,
+        f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),
+    },
+)
 
 
 @dataclass(frozen=True)

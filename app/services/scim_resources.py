@@ -42,6 +42,21 @@ class Attribute:
     within: ColumnElement[bool] | None = None
 
 
+def filterable(source: Table, core_urn: str, own: Mapping[str, Attribute]) -> dict[str, Attribute]:
+    """A resource type's filterable attributes, by lower-cased path: what every resource here
+    has (``id``, ``externalId``, the meta times) and its ``own``; core attributes may also be
+    written with the core schema's URN in front."""
+    found = {
+        "id": Attribute(source.c.id, "integer"),
+        "externalid": Attribute(source.c.external_id, "exact", nullable=True),
+        "meta.created": Attribute(source.c.created_ms, "datetime", nullable=True),
+        "meta.lastmodified": Attribute(source.c.modified_ms, "datetime", nullable=True),
+        **own,
+    }
+    urn = core_urn.lower()
+    return {**found, **{f"{urn}:{name}": a for name, a in found.items() if ":" not in name}}
+
+
 def meta(resource_type: str, location: str, version: str, row: Row[Any]) -> dict[str, Any]:
     """A resource's ``meta``; ``created``/``lastModified`` where the row knows them."""
     found: dict[str, Any] = {"resourceType": resource_type}

@@ -70,26 +70,21 @@ agents = table(Agent)
 teams = table(AgentTeam)
 peripherals = table(Peripheral)
 
-_ATTRIBUTES: dict[str, Attribute] = {
-    "id": Attribute(agents.c.id, "integer"),
-    "username": Attribute(agents.c.user_name_key, "key"),
-    "name.givenname": Attribute(agents.c.first_name, "text"),
-    "name.familyname": Attribute(agents.c.last_name, "text"),
-    "externalid": Attribute(agents.c.external_id, "exact", nullable=True),
-    "active": Attribute(agents.c.login_enabled, "boolean"),
-    "meta.created": Attribute(agents.c.created_ms, "datetime", nullable=True),
-    "meta.lastmodified": Attribute(agents.c.modified_ms, "datetime", nullable=True),
-    f"{ENTERPRISE.lower()}:employeenumber": Attribute(agents.c.agent_id, "exact"),
-    f"{AGENT.lower()}:peripheralid": Attribute(agents.c.peripheral_id, "integer"),
-    f"{AGENT.lower()}:agentteamid": Attribute(agents.c.agent_team_id, "integer", nullable=True),
-    f"{AGENT.lower()}:supervisor": Attribute(agents.c.supervisor, "boolean"),
-    f"{AGENT.lower()}:ssoenabled": Attribute(agents.c.sso_enabled, "boolean"),
-}
-# Core attributes may also be written with the schema's URN in front.
-ATTRIBUTES: dict[str, Attribute] = {
-    **_ATTRIBUTES,
-    **{f"{USER.lower()}:{name}": a for name, a in _ATTRIBUTES.items() if ":" not in name},
-}
+ATTRIBUTES = scim_resources.filterable(
+    agents,
+    USER,
+    {
+        "username": Attribute(agents.c.user_name_key, "key"),
+        "name.givenname": Attribute(agents.c.first_name, "text"),
+        "name.familyname": Attribute(agents.c.last_name, "text"),
+        "active": Attribute(agents.c.login_enabled, "boolean"),
+        f"{ENTERPRISE.lower()}:employeenumber": Attribute(agents.c.agent_id, "exact"),
+        f"{AGENT.lower()}:peripheralid": Attribute(agents.c.peripheral_id, "integer"),
+        f"{AGENT.lower()}:agentteamid": Attribute(agents.c.agent_team_id, "integer", nullable=True),
+        f"{AGENT.lower()}:supervisor": Attribute(agents.c.supervisor, "boolean"),
+        f"{AGENT.lower()}:ssoenabled": Attribute(agents.c.sso_enabled, "boolean"),
+    },
+)
 
 MAX_LENGTHS = {
     "userName": 255,

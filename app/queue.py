@@ -11,6 +11,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from app.brokerfs import TRANSPORT
+
 RUN_JOB = "worker.tasks.run_job"
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ def celery_init_app(app: Flask) -> Celery:
         folder = settings.data_dir / "broker"
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        celery_app.conf.broker_transport = TRANSPORT  # writes each message atomically
         celery_app.conf.broker_transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

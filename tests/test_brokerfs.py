@@ -1,0 +1,34 @@
+"""The embedded broker writes each message atomically (kombu issue #1551: a consumer that takes a
+message file while it is still being written stops with a JSONDecodeError)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app import brokerfs
+
+
+def test_the_embedded_broker_uses_the_atomic_transport(app: Flask) -> None:
+    celery = app.extensions["celery"]
+    with celery.connection_for_write() as connection:
+        assert connection.get_transport_cls() is brokerfs.Transport
+
+
+def test_a_message_is_whole_when_it_appears_and_partial_files_are_skipped(
+    app: Flask, tmp_path: Path
+) -> None:
+    celery = app.extensions["celery"]
+    folder = Path(app.config["SETTINGS"].data_dir) / "broker" / "queue"
+    with celery.connection_for_write() as connection:
+        channel = connection.default_channel
+        # What a slow writer leaves behind while it writes: a consumer must not take it.
+        (folder / "1_torn.celery.msg.part").write_bytes(b"")
+        channel._put("celery", {"body": "x" * 100_000})
+        names = sorted(path.name for path in folder.iterdir())
+        # The torn file sorts first, so the consumer meets it first, and must pass it by.
+        assert names[0] == "1_torn.celery.msg.part"
+        assert len(names) == 2 and names[1].endswith(".celery.msg"), names
+        assert channel._get("celery") == {"body": "x" * 100_000}
+        assert [path.name for path in folder.iterdir()] == ["1_torn.celery.msg.part"]

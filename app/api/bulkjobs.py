@@ -151,8 +151,7 @@ def job_log(job_id: int) -> Response:
 @roles(*READ_JOBS)
 def job_csv(job_id: int) -> Response:
     """The file as uploaded, byte for byte (a SCIM bulk job's: the BulkRequest, as JSON)."""
-    media_type, suffix = downloads.original_type(db.engine, job_id)
-    content = downloads.open_csv(db.engine, job_id)
+    content, media_type, suffix = downloads.open_original(db.engine, job_id)
     return _attachment(content, media_type, f"bulkjob-{job_id}.{suffix}")
 
 

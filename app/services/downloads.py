@@ -56,20 +56,12 @@ def _records(file: Any, job_type: int) -> Iterator[Record]:
     return jobtypes.get(job_type).read(bytes(file.content))
 
 
-def open_csv(engine: Engine, job_id: int) -> bytes:
-    """The original upload, byte for byte."""
-    _job, file = _job_and_file(engine, job_id)
-    return bytes(file.content)
-
-
-def original_type(engine: Engine, job_id: int) -> tuple[str, str]:
-    """The media type and file name suffix of a job's original file (CSV, or a SCIM request)."""
-    with engine.connect() as conn:
-        code = conn.execute(select(jobs.c.job_type).where(jobs.c.id == job_id)).scalar()
-    if code is None:
-        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
-    job_type = jobtypes.get(code)
-    return job_type.media_type, job_type.suffix
+def open_original(engine: Engine, job_id: int) -> tuple[bytes, str, str]:
+    """The original upload, byte for byte, with its media type and file name suffix (a CSV, or
+    a SCIM bulk job's BulkRequest)."""
+    job, file = _job_and_file(engine, job_id)
+    job_type = jobtypes.get(job.job_type)
+    return bytes(file.content), job_type.media_type, job_type.suffix
 
 
 def open_bulk_response(engine: Engine, job_id: int) -> dict[str, Any]:

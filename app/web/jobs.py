@@ -266,8 +266,7 @@ def job_log(job_id: int) -> Response:
 @page(*READ_JOBS)
 def job_csv(job_id: int) -> Response:
     """The file as uploaded, byte for byte."""
-    media_type, suffix = downloads.original_type(db.engine, job_id)
-    content = downloads.open_csv(db.engine, job_id)
+    content, media_type, suffix = downloads.open_original(db.engine, job_id)
     return _attachment(content, media_type, f"bulkjob-{job_id}.{suffix}")
 
 

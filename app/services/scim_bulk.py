@@ -79,13 +79,18 @@ class BulkRequest:
     fail_on_errors: int | None
     operations: list[Operation]
 
+    def posts(self) -> dict[str, Operation]:
+        """The POST operations that define a bulkId, by bulkId (parsing gave a second POST
+        with the same bulkId a problem, so each bulkId has one)."""
+        return {
+            op.bulk_id: op
+            for op in self.operations
+            if op.method == "POST" and op.bulk_id and op.problem is None
+        }
+
     def defined(self) -> dict[str, int]:
         """The bulkIds that POST operations define, with their operation's index."""
-        found: dict[str, int] = {}
-        for op in self.operations:
-            if op.method == "POST" and op.bulk_id and op.problem is None:
-                found.setdefault(op.bulk_id, op.index)
-        return found
+        return {bulk_id: op.index for bulk_id, op in self.posts().items()}
 
 
 @dataclass
@@ -273,11 +278,7 @@ def plan(request: BulkRequest) -> list[Operation]:
     """The operations in an order where each runs after the POSTs whose bulkIds it references,
     otherwise in request order. Operations on a circle of references are given a 409 problem
     (RFC 7644 §3.7.1 lets a service provider answer 409 rather than break circles)."""
-    by_bulk_id = {
-        op.bulk_id: op
-        for op in request.operations
-        if op.method == "POST" and op.bulk_id and op.problem is None
-    }
+    by_bulk_id = request.posts()
 
     def needs(op: Operation) -> list[Operation]:
         found = {by_bulk_id[ref] for ref in op.references if ref in by_bulk_id}

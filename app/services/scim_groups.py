@@ -181,11 +181,7 @@ def patch_group(
 ) -> None:
     current = get_group(conn, group_id)
     _check_version(current, if_match)
-    fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
-    document = scim_resources.canonical(to_resource(current, base_url), SHAPE)
-    document = scim_resources.apply_patch(
-        document, fields.get("operations"), SHAPE, GROUP, REQUIRED
-    )
+    document = scim_resources.patched(to_resource(current, base_url), body, SHAPE, GROUP, REQUIRED)
     _write(conn, current, document)
 
 

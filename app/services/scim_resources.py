@@ -166,6 +166,20 @@ def _attribute_keys(path: str, shape: Shape, core_urn: str) -> Path | None:
     return tuple(keys)
 
 
+def patched(
+    resource: Mapping[str, Any],
+    body: Any,
+    shape: Shape,
+    core_urn: str,
+    required: Collection[Path] = (),
+) -> dict[str, Any]:
+    """A resource as a PatchOp ``body`` leaves it: its canonical document with the body's
+    ``Operations`` (any spelling) applied."""
+    fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
+    document = canonical(resource, shape)
+    return apply_patch(document, fields.get("operations"), shape, core_urn, required)
+
+
 def apply_patch(
     document: dict[str, Any],
     operations: Any,

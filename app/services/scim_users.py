@@ -310,9 +310,7 @@ def patch_user(
     """PATCH: the operations applied to the agent's current representation, then written."""
     current = get_user(conn, user_id)
     _check_version(current, if_match)
-    fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, Mapping) else {}
-    document = scim_resources.canonical(to_resource(current, base_url), SHAPE)
-    document = scim_resources.apply_patch(document, fields.get("operations"), SHAPE, USER, REQUIRED)
+    document = scim_resources.patched(to_resource(current, base_url), body, SHAPE, USER, REQUIRED)
     # Here an absent team was removed (in a PUT it was only not mentioned).
     document.setdefault(AGENT, {}).setdefault("agentTeamId", None)
     _write(conn, current, _values(conn, document, current, None))

@@ -1,36 +1,47 @@
-"""The bulkjob web application."""
+"""The bulkjob web application.
+
+Nothing heavy is imported here: ``import app.client`` (the ``bulkjob`` command) must not load
+Flask, SQLAlchemy or Celery, so :func:`create_app` imports what it binds when it is called.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from app.config import Settings
-from app.extensions import db, login_throttle
-from app.queue import celery_init_app
-from app.services.throttle import store_for
-
-ROOT = Path(__file__).resolve().parent.parent
+    from app.config import Settings
 
 
 def create_app(
     settings: Settings | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Flask:
     """Build the application: defaults, then the environment, then ``overrides`` (tests)."""
+    import logging
+    from pathlib import Path
+
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app import api, console, http, ops
+    from app.accounts.throttle import login_throttle, store_for
+    from app.config import Settings
+    from app.db import db
+    from app.jobs import maintenance
+    from app.jobs.queue import celery_init_app
+    from app.ops import commands
+    from app.scim import http as scim_http
+
     settings = settings or Settings.from_env()
     if overrides:
         settings = settings.replace(**overrides)
+    # A malformed BULKJOB_MAINTENANCE_WINDOWS stops the service here, naming it.
+    maintenance.windows(settings.maintenance_windows)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Flask(
-        __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "templates" / "static"),
-    )
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    app = Flask(__name__, template_folder=str(templates), static_folder=str(templates / "static"))
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret(),
@@ -53,14 +64,10 @@ def create_app(
         settings.auth_failure_window,
         settings.auth_block_seconds,
     )
-
-    from app import api, cli, headers, ops, routing, scim, web
-
-    routing.init_app(app.url_map)
+    http.init_app(app)  # the <id:...> converter, before any route uses it
     api.init_app(app)
-    web.init_app(app)
-    cli.init_app(app)
+    console.init_app(app)
     ops.init_app(app)
-    scim.init_app(app)
-    headers.init_app(app)
+    scim_http.init_app(app)
+    commands.init_app(app)
     return app

@@ -10,11 +10,8 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-from app.services.maintenance import Window, parse_windows
 
 MAX_FILE_BYTES = 3 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -45,12 +42,6 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, not {raw!r}") from exc
-
-
-def _windows(raw: str) -> str:
-    """Check BULKJOB_MAINTENANCE_WINDOWS at start-up, so a typo fails loudly, not silently."""
-    parse_windows(raw)
-    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
@@ -115,7 +106,7 @@ class Settings:
             sweep_seconds=max(0.2, _float(env, "BULKJOB_SWEEP_SECONDS", 5.0)),
             redispatch_seconds=max(1, _int(env, "BULKJOB_REDISPATCH_SECONDS", 20)),
             db_retry_seconds=max(0, _int(env, "BULKJOB_DB_RETRY_SECONDS", 60)),
-            maintenance_windows=_windows(env.get("BULKJOB_MAINTENANCE_WINDOWS") or ""),
+            maintenance_windows=env.get("BULKJOB_MAINTENANCE_WINDOWS") or "",
             template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
@@ -125,10 +116,6 @@ class Settings:
             auth_block_seconds=max(1, _int(env, "BULKJOB_AUTH_BLOCK_SECONDS", 60)),
             proxy_hops=max(0, _int(env, "BULKJOB_PROXY_HOPS", 0)),
         )
-
-    @cached_property
-    def windows(self) -> tuple[Window, ...]:
-        return parse_windows(self.maintenance_windows)
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

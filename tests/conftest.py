@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, text
 
 from app import create_app
-from app.extensions import db
-from app.services import schema
+from app.db import db
+from app.db import migrate as schema
 from tests import factories
 
 PG_URL = os.environ.get("BULKJOB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

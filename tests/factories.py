@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from app.models import Agent, AgentTeam, Peripheral, table
-from app.services import users
+from app.accounts import users
+from app.db.models import Agent, AgentTeam, Peripheral, table
+from app.jobs import store
+from app.jobs.check import check_file
 
 _ids = itertools.count(1)
 
@@ -106,3 +108,11 @@ def bulk_agents(conn: Connection, names: list[str], peripheral_id: int = 5000) -
         for i, name in enumerate(names)
     ]
     conn.execute(insert(table(Agent)), rows)
+
+
+def stored_job(
+    conn: Connection, text: str, description: str = "t", max_bytes: int = 3 * 1024 * 1024
+) -> int:
+    """A job checked and stored as the service stores one, but not sent to any worker."""
+    checked = check_file(text.encode(), None, max_bytes)
+    return store.create_job(conn, checked, description, "admin", "web-test")

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
-from app.services import engine
+from app.db import db
+from app.jobs import engine
 from tests import factories
 from tests.conftest import basic
 
@@ -212,7 +212,7 @@ def test_roles(client: FlaskClient) -> None:
 
 
 def test_bearer_token(app: Flask, client: FlaskClient) -> None:
-    from app.services import users
+    from app.accounts import users
 
     with db.write() as conn:
         token = users.create_token(conn, "viewer")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import brokerfs
+from app.jobs import brokerfs
 
 
 def test_the_embedded_broker_uses_the_atomic_transport(app: Flask) -> None:

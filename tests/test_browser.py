@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app
-from app.extensions import db
-from app.models import Job, table
-from app.services import schema
+from app.db import db
+from app.db import migrate as schema
+from app.db.models import Job, table
 from tests import factories
 from tests.conftest import PASSWORD, overrides_for, services_unavailable
 from tests.live import ROOT, Worker

@@ -12,10 +12,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app import create_app
-from app.extensions import db
-from app.models import Agent, AgentTeam, Peripheral, User, table
-from app.services import directory, schema, users
-from app.services.users import Principal
+from app.accounts import users
+from app.accounts.users import Principal
+from app.db import db
+from app.db import migrate as schema
+from app.db.models import Agent, AgentTeam, Peripheral, User, table
+from app.directory import demo as directory
 
 
 @pytest.fixture

@@ -24,10 +24,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.cli_client import cli
+from app.accounts import users
+from app.cli import cli
 from app.client import Client
-from app.extensions import db
-from app.services import schema, users
+from app.db import db
+from app.db import migrate as schema
 from tests import factories
 from tests.conftest import PASSWORD, overrides_for
 from tests.live import Worker

@@ -20,9 +20,10 @@ import pytest
 from flask import Flask
 
 from app import client as client_module
+from app.accounts import users
 from app.client import BulkJobError, Client, JobState, _retry_after
-from app.extensions import db
-from app.services import engine, users
+from app.db import db
+from app.jobs import engine
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import jobtypes
-from app.jobtypes.csvfile import CsvFile, decode
-from app.services import jobs
-from app.services.downloads import TEMPLATE_COLUMNS, as_bytes, csv_rows
+from app.directory.template import TEMPLATE_COLUMNS
+from app.jobs import types as jobtypes
+from app.jobs.check import check_file
+from app.jobs.types.csvfile import CsvFile, as_bytes, csv_rows, decode
 
 SSO = jobtypes.get(5)
 
@@ -31,7 +31,7 @@ def test_template_csv_round_trips(rows: list[tuple[str, str, str, str]]) -> None
     assert SSO.columns == TEMPLATE_COLUMNS
     parsed = [record.values for record in CsvFile(text).records(SSO.columns)]
     assert parsed == rows
-    checked = jobs.check_file(raw, None, 3 * 1024 * 1024)
+    checked = check_file(raw, None, 3 * 1024 * 1024)
     assert checked.job_type == 5 and checked.total_records == len(rows)
 
 

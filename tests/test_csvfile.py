@@ -6,9 +6,9 @@ import codecs
 
 import pytest
 
-from app import jobtypes
-from app.errors import InvalidInput
-from app.jobtypes.csvfile import CsvFile, clean_cell, decode, neutralise
+from app.exceptions import InvalidInput
+from app.jobs import types as jobtypes
+from app.jobs.types.csvfile import CsvFile, clean_cell, decode, neutralise
 
 SSO = jobtypes.get(5)
 

@@ -9,18 +9,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from app.extensions import db
-from app.models import Agent, Job, JobLine, JobState, table
-from app.services import downloads, engine, jobs
+from app.db import db
+from app.db.models import Agent, Job, JobLine, JobState, table
+from app.jobs import downloads, engine
+from app.jobs import store as jobs
 from tests import factories
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 - .+$")
 
 
 def submit(app: Flask, text: str, description: str = "t") -> int:
-    checked = jobs.check_file(text.encode(), None, app.config["SETTINGS"].max_file_bytes)
     with db.write() as conn:
-        return jobs.create_job(conn, checked, description, "admin", "web-test")
+        return factories.stored_job(conn, text, description)
 
 
 def run(app: Flask, job_id: int, **overrides: Any) -> int | None:
@@ -39,7 +39,7 @@ def agent_row(agent_id: int) -> Any:
 
 
 def log_of(job_id: int) -> list[str]:
-    text = "".join(downloads.open_log(db.engine, job_id))
+    text = b"".join(downloads.log(db.engine, job_id).body).decode()
     lines = text.splitlines()
     assert all(LOG_LINE.match(line) for line in lines), text
     return [line.split(" - ", 1)[1] for line in lines]
@@ -182,7 +182,7 @@ def test_failed_rows_download(app: Flask) -> None:
         factories.agent(conn, "good")
     job_id = submit(app, factories.csv_text([["good", "G", "D", ""], ["bad", "=cmd", "B", "n"]]))
     run(app, job_id)
-    body = "".join(downloads.open_failed(db.engine, job_id))
+    body = b"".join(downloads.failed(db.engine, job_id).body).decode()
     assert body.splitlines() == [
         "userName,firstName,lastName,newUserName,lineNumber,error",
         "bad,'=cmd,B,n,3,userName: The specified agent userName does not exist: bad",

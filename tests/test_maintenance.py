@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app import create_app
 from app.config import Settings
-from app.services.maintenance import open_window, parse_windows
+from app.jobs.maintenance import open_window, parse_windows
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
 
@@ -51,4 +52,4 @@ def test_seconds_and_empty() -> None:
 )
 def test_bad_windows_refused_at_start_up(text: str) -> None:
     with pytest.raises(ValueError, match="maintenance window"):
-        Settings.from_env({"BULKJOB_MAINTENANCE_WINDOWS": text})
+        create_app(Settings.from_env({"BULKJOB_MAINTENANCE_WINDOWS": text}))

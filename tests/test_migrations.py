@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from app.extensions import make_engine
-from app.models import Base
-from app.services import schema
+from app.db import make_engine
+from app.db import migrate as schema
+from app.db.models import Base
 from tests.conftest import PG_URL, services_unavailable
 
 

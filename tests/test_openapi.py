@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from app.api.openapi import build
-from app.extensions import db
+from app.db import db
 from tests import factories
 from tests.conftest import basic
 

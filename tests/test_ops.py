@@ -18,11 +18,11 @@ from sqlalchemy import update
 
 from app import create_app
 from app.config import Settings
-from app.dbutil import now_ms
-from app.extensions import db
-from app.models import Job, table
+from app.db import db
+from app.db.models import Job, table
+from app.db.sql import now_ms
+from app.jobs import engine
 from app.ops.logs import JsonFormatter
-from app.services import engine
 from tests import factories
 from tests.conftest import basic, overrides_for
 
@@ -78,7 +78,7 @@ def test_ready_names_the_database_when_nothing_listens_on_its_port(other_app: An
 
 def test_ready_names_the_broker_when_it_is_down(other_app: Any) -> None:
     app = other_app(broker_url=f"redis://127.0.0.1:{free_port()}/0")
-    from app.services import schema
+    from app.db import migrate as schema
 
     schema.upgrade(app.config["SETTINGS"].database_url)
     response = app.test_client().get("/ready")
@@ -221,7 +221,7 @@ def test_the_engine_logs_job_events_with_the_job_id(
     with db.write() as conn:
         factories.agent(conn, "logged")
     job_id = create(client, [["logged", "", "", ""], ["ghost", "", "", ""]])
-    with caplog.at_level(logging.INFO, logger="app.services.engine"):
+    with caplog.at_level(logging.INFO, logger="app.jobs.engine"):
         engine.run_job(db, app.config["SETTINGS"], job_id)
     events = [
         json.loads(JsonFormatter().format(r))

@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
 
 from app import create_app
-from app.extensions import db
-from app.models import Agent, Job, JobLine, table
-from app.services import schema
+from app.db import db
+from app.db import migrate as schema
+from app.db.models import Agent, Job, JobLine, table
 from tests import factories
 from tests.conftest import PASSWORD, basic, overrides_for
 from tests.live import RedisServer, Worker, wait_for_final

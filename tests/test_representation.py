@@ -22,10 +22,10 @@ from flask.testing import FlaskClient
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.test import EnvironBuilder
 
-from app import errors
+from app import exceptions as errors
 from app.api import errors as api_errors
 from app.api.representation import LIST_ITEMS, parse_body, render, to_xml, wants_json
-from app.schemas import BulkJobSchema, PageInfoSchema, PermissionInfoSchema, ValidationFailed
+from app.api.schemas import BulkJobSchema, PageInfoSchema, PermissionInfoSchema, ValidationFailed
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 LIMIT = 1000

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask, request
 from marshmallow import Schema
 
-from app import errors
+from app import exceptions as errors
 from app.api.representation import parse_body
-from app.schemas import (
+from app.api.schemas import (
     AgentSchema,
     BulkJobCreateSchema,
     BulkJobSchema,

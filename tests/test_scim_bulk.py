@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from app import create_app
-from app.extensions import db
-from app.models import Agent, AgentTeam, table
-from app.services import schema, scim_users
+from app.db import db
+from app.db import migrate as schema
+from app.db.models import Agent, AgentTeam, table
+from app.scim import users as scim_users
 from tests import factories
 from tests.conftest import PASSWORD, basic, overrides_for
 

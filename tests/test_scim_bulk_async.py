@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from app import create_app
-from app.extensions import db
-from app.models import Agent, AgentTeam, JobLine, table
-from app.services import engine, schema
+from app.db import db
+from app.db import migrate as schema
+from app.db.models import Agent, AgentTeam, JobLine, table
+from app.jobs import engine
 from tests import factories
 from tests.conftest import PASSWORD, basic, overrides_for
 from tests.live import Worker, wait_for_final
@@ -249,7 +250,7 @@ def test_only_scim_jobs_have_a_bulk_response(client: FlaskClient) -> None:
     assert "bulkResponse" not in get(client, location).get_json()
     missing = client.get(f"{location}/response", headers={**basic(), **JSON})
     assert missing.status_code == 404
-    assert "only SCIM bulk jobs" in missing.get_data(as_text=True)
+    assert "only SCIM bulk request jobs have the BulkResponse" in missing.get_data(as_text=True)
 
 
 # With real workers -------------------------------------------------------------------------

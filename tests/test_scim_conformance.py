@@ -24,10 +24,11 @@ from scim2_tester import Status, check_server
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.extensions import db
-from app.services import schema, users
-from app.services.scim_groups import TEAM
-from app.services.scim_users import AGENT, ENTERPRISE
+from app.accounts import users
+from app.db import db
+from app.db import migrate as schema
+from app.scim.groups import TEAM
+from app.scim.users import AGENT, ENTERPRISE
 from tests import factories
 from tests.conftest import PASSWORD, overrides_for
 

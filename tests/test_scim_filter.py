@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from app.extensions import make_engine
-from app.models import Agent, AgentTeam, Base, Peripheral, table
-from app.scim import filter as scim_filter
-from app.services import scim_resources
-from app.services.scim_errors import InvalidFilter, InvalidValue
-from app.services.scim_groups import ATTRIBUTES as GROUP_ATTRIBUTES
-from app.services.scim_users import AGENT, ATTRIBUTES, ENTERPRISE, USER
+from app.db import make_engine
+from app.db.models import Agent, AgentTeam, Base, Peripheral, table
+from app.scim import resources as scim_resources
+from app.scim.exceptions import InvalidFilter, InvalidValue
+from app.scim.filters import sql as scim_filter
+from app.scim.groups import ATTRIBUTES as GROUP_ATTRIBUTES
+from app.scim.users import AGENT, ATTRIBUTES, ENTERPRISE, USER
 
 agents = table(Agent)
 

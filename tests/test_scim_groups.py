@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from app.extensions import db
-from app.models import Agent, AgentTeam, table
+from app.db import db
+from app.db.models import Agent, AgentTeam, table
 from tests import factories
 from tests.conftest import basic
 from tests.test_scim_users import PATCH, assert_scim_error, send

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
-from app.services import users
+from app.accounts import users
+from app.db import db
 from tests import factories
 from tests.conftest import basic
 from tests.test_scim_users import (
@@ -68,7 +68,7 @@ def test_unknown_paths_and_methods_are_scim_errors(client: FlaskClient) -> None:
 def test_internal_errors_are_scim_errors(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import scim_users
+    from app.scim import users as scim_users
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from app.services import scim_resources as r
-from app.services.scim_errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget
+from app.scim import resources as r
+from app.scim.exceptions import InvalidPath, InvalidSyntax, InvalidValue, NoTarget
 
 CORE = "urn:test:User"
 EXT = "urn:test:ext:User"

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from app.extensions import db
-from app.models import Agent, table
-from app.services import engine, jobs
+from app.db import db
+from app.db.models import Agent, table
+from app.jobs import engine
 from tests import factories
 from tests.conftest import basic
 
@@ -166,7 +166,7 @@ def test_attribute_names_are_case_insensitive_and_unknown_ones_ignored(
 
 def test_default_peripheral_setting(tmp_path: Any) -> None:
     from app import create_app
-    from app.services import schema
+    from app.db import migrate as schema
     from tests.conftest import PASSWORD, overrides_for
 
     app = create_app(overrides={**overrides_for(tmp_path), "scim_default_peripheral": 5001})
@@ -551,9 +551,8 @@ def test_meta_created_and_last_modified(
     assert team.get_json(force=True)["meta"]["lastModified"] > moments[1]  # the Group changed too
     time.sleep(0.01)
     text = "userName,firstName,lastName,newUserName\nmeta@example.com,,,meta@sso.example.com\n"
-    checked = jobs.check_file(text.encode(), None, app.config["SETTINGS"].max_file_bytes)
     with db.write() as conn:
-        job_id = jobs.create_job(conn, checked, "t", "admin", "web-test")
+        job_id = factories.stored_job(conn, text)
     assert engine.run_job(db, app.config["SETTINGS"], job_id).final_state == 3
     moments.append(last_modified(created["id"]))
     assert moments == sorted(moments) and len(set(moments)) == 4, moments

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
-from app.services import jobs
+from app.db import db
+from app.jobs import store as jobs
 from tests.conftest import basic
 from tests.test_api import BASE, GOOD, JSON, create, job_id_of, put
 from tests.test_web import signed_in
@@ -88,7 +88,7 @@ def test_an_api_500_shows_an_error_id_and_nothing_else(
 def test_who_created_cancelled_and_deleted_a_job(
     app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.jobs")
+    caplog.set_level(logging.INFO, logger="app.jobs.store")
     job_id = job_id_of(create(client, GOOD, description="audit me"))
     with db.read() as conn:
         assert jobs.get_job(conn, job_id).created_by == "admin"
@@ -104,7 +104,7 @@ def test_who_created_cancelled_and_deleted_a_job(
 def test_the_console_records_who_deleted_a_job(
     app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.jobs")
+    caplog.set_level(logging.INFO, logger="app.jobs.store")
     job_id = job_id_of(create(client, GOOD))
     assert put(client, job_id, changeStamp=0, jobState=5).status_code == 200
     console = signed_in(app)

@@ -7,17 +7,16 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy import update
 
-from app.extensions import db
-from app.models import Job, JobState, table
-from app.services import jobs, sweeper
+from app.db import db
+from app.db.models import Job, JobState, table
+from app.jobs import sweeper
 from tests import factories
 
 
 def make_job(app: Flask, **values: object) -> int:
     text = factories.csv_text([["someone", "", "", ""]])
-    checked = jobs.check_file(text.encode(), None, app.config["SETTINGS"].max_file_bytes)
     with db.write() as conn:
-        job_id = jobs.create_job(conn, checked, "", "admin", "web-test")
+        job_id = factories.stored_job(conn, text, "")
         if values:
             conn.execute(update(table(Job)).where(table(Job).c.id == job_id).values(**values))
     return job_id

@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.extensions import db
-from app.services import schema
+from app.db import db
+from app.db import migrate as schema
 from tests import factories
 from tests.conftest import PASSWORD, basic, overrides_for
 
@@ -92,7 +92,7 @@ def test_the_block_ends(tmp_path: Path) -> None:
 def test_failures_are_logged_without_the_secret(
     client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="app.services.throttle")
+    caplog.set_level(logging.WARNING, logger="app.accounts.throttle")
     fail(client, "10.0.5.1", times=10)
     token = "bjt_secret-token-value"
     from_addr(client, "10.0.5.2", {"Authorization": f"Bearer {token}"})

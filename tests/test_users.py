@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from app.errors import InvalidInput, NotFound
-from app.extensions import make_engine
-from app.models import ApiToken, User, table
-from app.services import schema, users
-from app.services.users import Principal, VerifiedCache
+from app.accounts import users
+from app.accounts.users import Principal, VerifiedCache
+from app.db import make_engine
+from app.db import migrate as schema
+from app.db.models import ApiToken, User, table
+from app.exceptions import InvalidInput, NotFound
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from sqlalchemy import func, insert, select, update
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
-from app.extensions import db
-from app.models import Job, JobLine, JobState, table
-from app.services import engine, jobs
+from app.db import db
+from app.db.models import Job, JobLine, JobState, table
+from app.jobs import engine
 from tests import factories
 from tests.conftest import PASSWORD, basic
 
@@ -60,9 +60,8 @@ def make_job(
 ) -> int:
     """A job created through the service (no worker): Queued unless ``state`` says otherwise."""
     rows = rows if rows is not None else [["asmith", "A", "Smith", "asmith@sso"]]
-    checked = jobs.check_file(factories.csv_text(rows).encode(), None, 3 * 1024 * 1024)
     with db.write() as conn:
-        job_id = jobs.create_job(conn, checked, description, "admin", "web-test")
+        job_id = factories.stored_job(conn, factories.csv_text(rows), description)
         if failed:
             conn.execute(
                 insert(lines_table),

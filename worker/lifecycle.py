@@ -17,9 +17,9 @@ from celery.signals import worker_process_init, worker_ready, worker_shutting_do
 from celery.worker import state as worker_state
 from flask import Flask
 
-from app.extensions import db
-from app.queue import dispatch
-from app.services import sweeper
+from app.db import db
+from app.jobs import sweeper
+from app.jobs.queue import dispatch
 
 log = logging.getLogger(__name__)
 

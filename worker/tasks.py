@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from app.extensions import db
-from app.queue import RUN_JOB, dispatch
-from app.services import engine, sweeper
+from app.db import db
+from app.jobs import engine, sweeper
+from app.jobs.queue import RUN_JOB, dispatch
 from worker.lifecycle import stop_on_sigterm, stopping
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-bp = Blueprint("api", __name__, url_prefix="/unifiedconfig/config")
+from app.urls import API_BASE
+
+bp = Blueprint("api", __name__, url_prefix=API_BASE)
 
 
 def init_app(app: Flask) -> None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from app.accounts.roles import READ_DIRECTORY
 from app.api import bp
-from app.api.auth import READ_AGENTS, current, roles
+from app.api.auth import current, roles
 from app.api.paging import page_info, permission_info
 from app.api.representation import render, wants_json
-from app.extensions import db
-from app.schemas import agent_schema, agents_schema, page_info_schema, permission_info_schema
-from app.services import agents, listing
+from app.api.schemas import agent_schema, agents_schema, page_info_schema, permission_info_schema
+from app.db import db, listing
+from app.directory import agents
 
 
 @bp.get("/agent", strict_slashes=False)
-@roles(*READ_AGENTS)
+@roles(*READ_DIRECTORY)
 def list_agents() -> Response:
     """One page of agents, by id unless sorted."""
     page = listing.parse_page(request.args.get("startIndex"), request.args.get("resultsPerPage"))
@@ -33,7 +34,7 @@ def list_agents() -> Response:
 
 
 @bp.get("/agent/<id:agent_id>", strict_slashes=False)
-@roles(*READ_AGENTS)
+@roles(*READ_DIRECTORY)
 def get_agent(agent_id: int) -> Response:
     """One agent."""
     with db.read() as conn:

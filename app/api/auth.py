@@ -8,17 +8,14 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from app.accounts import users
+from app.accounts.throttle import login_throttle
+from app.accounts.users import Principal
 from app.api import bp
-from app.errors import Forbidden, NotAuthorized, TooManyRequests
-from app.extensions import db, login_throttle
-from app.services import users
-from app.services.users import Principal
+from app.db import db
+from app.exceptions import Forbidden, NotAuthorized, TooManyRequests
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-READ_JOBS = ("admin", "viewer")
-WRITE_JOBS = ("admin",)
-READ_AGENTS = ("admin", "viewer", "supervisor")
 
 
 @bp.before_request

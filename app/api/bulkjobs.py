@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from flask import Response, current_app, request
 
+from app.accounts.roles import READ_JOBS, WRITE_JOBS
 from app.api import bp
-from app.api.auth import READ_JOBS, WRITE_JOBS, current, roles
+from app.api.auth import current, roles
 from app.api.paging import page_info, permission_info
 from app.api.representation import parse_body, render, wants_json
-from app.errors import FieldRequired, InvalidInput, UnsupportedMediaType
-from app.extensions import db
-from app.queue import dispatch
-from app.schemas import (
+from app.api.schemas import (
     bulk_job_create_schema,
     bulk_job_schema,
     bulk_job_update_schema,
@@ -23,15 +18,14 @@ from app.schemas import (
     page_info_schema,
     permission_info_schema,
 )
-from app.services import downloads, jobs, listing, sweeper
-
-JOB_PATH = "/unifiedconfig/config/bulkjob/"
-
-
-def _attachment(body: Any, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+from app.db import db, listing
+from app.directory import template
+from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
+from app.http import attachment
+from app.jobs import downloads, store
+from app.jobs import types as jobtypes
+from app.jobs.submit import submit
+from app.urls import job_path
 
 
 def _job_type_param(raw: str | None) -> int | None:
@@ -71,19 +65,17 @@ def _upload() -> tuple[bytes, str | None, int | None]:
 @bp.post("/bulkjob", strict_slashes=False)
 @roles(*WRITE_JOBS)
 def create_job() -> Response:
-    """Check the upload's syntax, store the job, then queue it."""
-    settings = current_app.config["SETTINGS"]
+    """Check the upload, store the job, then queue it; 201 with the job's Location."""
     content, description, job_type = _upload()
-    jobs.check_description(description)
-    checked = jobs.check_file(content, job_type, settings.max_file_bytes)
-    with db.write() as conn:
-        job_id = jobs.create_job(conn, checked, description, current().username, settings.host_name)
-    if not dispatch(current_app, job_id):
-        # Accepted all the same: the job is in the database, and a worker's sweep sends it
-        # as soon as the broker is back.
-        sweeper.mark_dispatched(db, job_id, dispatched=False)
+    job_id = submit(
+        current_app,
+        content,
+        description=description,
+        created_by=current().username,
+        job_type=job_type,
+    )
     response = Response(status=201)
-    response.headers["Location"] = f"{request.host_url.rstrip('/')}{JOB_PATH}{job_id}"
+    response.headers["Location"] = f"{request.host_url.rstrip('/')}{job_path(job_id)}"
     return response
 
 
@@ -93,7 +85,7 @@ def list_jobs() -> Response:
     """One page of jobs, newest first unless sorted."""
     page = listing.parse_page(request.args.get("startIndex"), request.args.get("resultsPerPage"))
     with db.read() as conn:
-        rows, total, start = jobs.list_jobs(
+        rows, total, start = store.list_jobs(
             conn, page, request.args.get("q"), request.args.get("sort")
         )
     data = {
@@ -109,7 +101,7 @@ def list_jobs() -> Response:
 def get_job(job_id: int) -> Response:
     """One job."""
     with db.read() as conn:
-        row = jobs.get_job(conn, job_id)
+        row = store.get_job(conn, job_id)
     return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 
@@ -119,7 +111,7 @@ def update_job(job_id: int) -> Response:
     """Change the description or cancel (jobState 5), guarded by changeStamp."""
     body = load_body(bulk_job_update_schema, parse_body(request, "bulkJob"))
     with db.write() as conn:
-        row = jobs.update_job(
+        row = store.update_job(
             conn,
             job_id,
             body.get("changeStamp"),
@@ -135,7 +127,7 @@ def update_job(job_id: int) -> Response:
 def delete_job(job_id: int) -> Response:
     """Delete a finished job with its file and log."""
     with db.write() as conn:
-        jobs.delete_job(conn, job_id, current().username)
+        store.delete_job(conn, job_id, current().username)
     return Response(status=200)
 
 
@@ -143,32 +135,38 @@ def delete_job(job_id: int) -> Response:
 @roles(*READ_JOBS)
 def job_log(job_id: int) -> Response:
     """The job's log, streamed."""
-    body = downloads.as_bytes(downloads.open_log(db.engine, job_id))
-    return _attachment(body, "text/plain; charset=utf-8", f"bulkjob-{job_id}.log")
+    return attachment(downloads.log(db.engine, job_id))
 
 
 @bp.get("/bulkjob/<id:job_id>/csv", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_csv(job_id: int) -> Response:
     """The file as uploaded, byte for byte (a SCIM bulk job's: the BulkRequest, as JSON)."""
-    content, media_type, suffix = downloads.open_original(db.engine, job_id)
-    return _attachment(content, media_type, f"bulkjob-{job_id}.{suffix}")
-
-
-@bp.get("/bulkjob/<id:job_id>/response", strict_slashes=False)
-@roles(*READ_JOBS)
-def job_bulk_response(job_id: int) -> Response:
-    """A SCIM bulk job's BulkResponse (RFC 7644 §3.7.3): the operations run so far."""
-    body = json.dumps(downloads.open_bulk_response(db.engine, job_id), ensure_ascii=False)
-    return Response(body, mimetype="application/scim+json")
+    return attachment(downloads.original(db.engine, job_id))
 
 
 @bp.get("/bulkjob/<id:job_id>/failed", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_failed(job_id: int) -> Response:
     """The rows that failed, with their line numbers and errors, ready to fix and resubmit."""
-    body = downloads.as_bytes(downloads.open_failed(db.engine, job_id))
-    return _attachment(body, "text/csv; charset=utf-8", f"bulkjob-{job_id}-failed.csv")
+    return attachment(downloads.failed(db.engine, job_id))
+
+
+@roles(*READ_JOBS)
+def job_extra(job_id: int, name: str) -> Response:
+    """What the job's type offers beyond the rest (a SCIM bulk job's BulkResponse, RFC 7644
+    §3.7.3: the operations run so far), served as itself rather than as an attachment."""
+    download = downloads.extra(db.engine, job_id, name)
+    return Response(download.body, mimetype=download.media_type)
+
+
+for _name in jobtypes.extra_names():
+    bp.add_url_rule(
+        f"/bulkjob/<id:job_id>/{_name}",
+        view_func=job_extra,
+        defaults={"name": _name},
+        strict_slashes=False,
+    )
 
 
 @bp.get("/bulkjob/templates/ssomigration", strict_slashes=False)
@@ -176,5 +174,4 @@ def job_failed(job_id: int) -> Response:
 def sso_template() -> Response:
     """The first 12,000 agents not yet on SSO, as a CSV to fill in."""
     limit = current_app.config["SETTINGS"].template_limit
-    rows = downloads.open_template(db.engine, request.args.get("q"), limit)
-    return _attachment(downloads.as_bytes(rows), "text/csv; charset=utf-8", "ssomigration.csv")
+    return attachment(template.download(db.engine, request.args.get("q"), limit))

@@ -20,7 +20,8 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api.representation import HeadersLike, render, wants_json
-from app.errors import (
+from app.api.schemas import ApiErrorSchema, ErrorItem, ValidationFailed
+from app.exceptions import (
     Forbidden,
     InvalidInput,
     JobActive,
@@ -32,7 +33,6 @@ from app.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
-from app.schemas import ApiErrorSchema, ErrorItem, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

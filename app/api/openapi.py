@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, fields
 
 from app.api.errors import ERROR_TYPE_BY_STATUS
-from app.schemas import (
+from app.api.schemas import (
     API_BASE,
     MAX_INT,
     AgentSchema,
@@ -25,7 +25,8 @@ from app.schemas import (
     PageInfoSchema,
     PermissionInfoSchema,
 )
-from app.services.listing import MAX_PER_PAGE
+from app.db.listing import MAX_PER_PAGE
+from app.jobs import types as jobtypes
 
 bp = Blueprint("openapi", __name__)
 
@@ -57,7 +58,6 @@ class AgentListSchema(Schema):
 
 # Every operation can answer these (no or wrong credentials, throttled, a dependency down).
 COMMON_ERRORS = (401, 429, 503)
-SCIM_JSON = "application/scim+json"
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
 
 
@@ -77,7 +77,8 @@ def _errors(*statuses: int) -> dict[int, Any]:
 def _ok(schema: str | None = None, media: str = JSON, description: str = "OK") -> dict[str, Any]:
     if schema is None and media == JSON:
         return {"description": description}
-    body: dict[str, Any] = {"schema": schema} if schema else {"schema": {"type": "string"}}
+    kind = "object" if media.endswith("json") else "string"
+    body: dict[str, Any] = {"schema": schema} if schema else {"schema": {"type": kind}}
     return {"description": description, "content": {media: body}}
 
 
@@ -178,24 +179,17 @@ def build() -> dict[str, Any]:
     )
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/log", operations=_download("Log", "text/plain"))
     original = _download("The original file (a SCIM bulk job's: its BulkRequest)", "text/csv")
-    original["get"]["responses"][200]["content"][SCIM_JSON] = {"schema": {"type": "object"}}
+    for job_type in jobtypes.registry().values():
+        media = _ok(media=job_type.media_type)["content"]
+        original["get"]["responses"][200]["content"].update(media)
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/csv", operations=original)
-    spec.path(
-        path=f"{API_BASE}/bulkjob/{{id}}/response",
-        operations={
-            "get": {
-                "summary": "A SCIM bulk job's BulkResponse (RFC 7644 §3.7.3), so far",
-                "parameters": [ID_PARAM],
-                "responses": {
-                    200: {
-                        "description": "OK",
-                        "content": {SCIM_JSON: {"schema": {"type": "object"}}},
-                    },
-                    **_errors(403, 404),
-                },
-            }
-        },
-    )
+    for job_type in jobtypes.registry().values():
+        for extra in job_type.extras:
+            summary = f"{extra.label[0].upper()}{extra.label[1:]} of a {job_type.name} job"
+            spec.path(
+                path=f"{API_BASE}/bulkjob/{{id}}/{extra.name}",
+                operations=_download(summary, extra.media_type),
+            )
     spec.path(
         path=f"{API_BASE}/bulkjob/{{id}}/failed", operations=_download("Failed rows", "text/csv")
     )

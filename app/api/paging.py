@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from app.services.listing import Page
+from app.db.listing import Page
 
 
 def page_info(page: Page, total: int, start: int) -> dict[str, Any]:

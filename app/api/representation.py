@@ -25,8 +25,8 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request as BaseRequest
 
-from app.errors import InvalidInput, TooLarge, UnsupportedMediaType
-from app.schemas import XML_ILLEGAL
+from app.api.schemas import XML_ILLEGAL
+from app.exceptions import InvalidInput, TooLarge, UnsupportedMediaType
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import text
 
-from app.extensions import db
+from app.db import db
 from app.ops import logs
 from app.ops.metrics import JobsCollector
 

@@ -24,10 +24,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, case, func, select
 
-from app import jobtypes
-from app.dbutil import now_ms
-from app.extensions import Database
-from app.models import Job, JobState, table
+from app.db import Database
+from app.db.models import Job, JobState, table
+from app.db.sql import now_ms
+from app.jobs import types as jobtypes
 
 jobs = table(Job)
 
@@ -101,7 +101,7 @@ class JobsCollector(Collector):
 
         # Every registered type and finished state is present from the start (at 0), so a
         # first job shows as an increase rather than as a new series.
-        types = {str(code) for code in jobtypes.REGISTRY} | {str(r[0]) for r in by_state}
+        types = {str(code) for code in jobtypes.registry()} | {str(r[0]) for r in by_state}
         created = dict.fromkeys(types, 0)
         finished = {(t, s): 0 for t in types for s in JobState.FINISHED}
         processed = dict.fromkeys(types, 0)

@@ -1,65 +1,545 @@
-"""/Bulk (RFC 7644 §3.7): many operations in one request. Thin: read, call app.services.scim_bulk.
+"""SCIM /Bulk (RFC 7644 §3.7): a BulkRequest parsed, put in an order where every ``bulkId``
+reference is created before it is used, and run one atomic operation at a time.
 
-With ``Prefer: respond-async`` (RFC 7240) the request becomes a bulk job of type 100, answered
-202 Accepted with the job's Location, and run by the workers like a CSV job; otherwise it runs
-here and now.
+Two callers share it: ``POST /scim/v2/Bulk`` runs a whole request in one transaction with a
+savepoint per operation (app/scim/bulk.py), and job type 100 runs the same operations as a bulk
+job, a chunk per transaction (app/jobtypes/scim_bulk.py). Each operation is atomic; the request
+as a whole is not, as the RFC says.
+
+Lenient where the seed vendors' clients need it: names are matched case-insensitively
+(``operations``), an operation's ``data`` may be a string holding JSON, and attributes outside a
+resource's schemas are ignored (the resource services drop them).
 """
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from app.api.bulkjobs import JOB_PATH
-from app.extensions import db
-from app.jobtypes.scim_bulk import SCIM_BULK
-from app.queue import dispatch
-from app.scim import bp
-from app.scim.responses import base_url, check_media_type, scim_response
-from app.services import jobs, scim_bulk, sweeper
-from app.services.scim_resources import loads_body
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
+from app.db.models import Agent, table
+from app.scim import groups as scim_groups
+from app.scim import resources as scim_resources
+from app.scim import users as scim_users
+from app.scim.exceptions import Conflict, InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError
 
-def _body() -> bytes:
-    """The request body, refused with 413 past maxPayloadSize before it is parsed."""
-    length = request.content_length
-    if length is not None and length > scim_bulk.MAX_PAYLOAD_BYTES:
-        raise scim_bulk.too_large(length)
-    data = request.get_data()
-    if len(data) > scim_bulk.MAX_PAYLOAD_BYTES:
-        raise scim_bulk.too_large(len(data))
-    return data
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+MAX_OPERATIONS = 1000
+MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
+METHODS = ("POST", "PUT", "PATCH", "DELETE")
+RESOURCES = {"users": "Users", "groups": "Groups"}
+REFERENCE = re.compile(r"^bulkId:(.+)$", re.DOTALL)
+REASONS = {200: "OK", 201: "Created", 204: "No Content"}
 
-
-def _wants_async() -> bool:
-    preferences = ",".join(request.headers.getlist("Prefer")).lower()
-    return any(part.split(";")[0].strip() == "respond-async" for part in preferences.split(","))
-
-
-@bp.post("/Bulk")
-def bulk() -> Response:
-    """Run a BulkRequest; a BulkResponse with one entry per operation run."""
-    check_media_type()
-    content = _body()
-    parsed = scim_bulk.parse_document(loads_body(content))
-    settings = current_app.config["SETTINGS"]
-    if _wants_async():
-        return _as_job(content, len(parsed.operations))
-    context = scim_bulk.Context(base_url(), settings.scim_default_peripheral, parsed.defined())
-    with db.write() as conn:
-        results = scim_bulk.run(conn, parsed, context)
-    return scim_response(scim_bulk.response(results))
+agents = table(Agent)
 
 
-def _as_job(content: bytes, operations: int) -> Response:
-    """Store the request as a Queued job and queue it; 202 with the job's Location."""
-    settings = current_app.config["SETTINGS"]
-    checked = jobs.CheckedFile(content, "utf-8", SCIM_BULK.code, operations)
-    description = f"SCIM bulk request of {operations} operations"
-    with db.write() as conn:
-        job_id = jobs.create_job(
-            conn, checked, description, g.principal.username, settings.host_name, base_url()
+@dataclass(eq=False)  # compared and hashed by identity
+class Operation:
+    """One operation as the request gave it; ``problem`` when it cannot run at all."""
+
+    index: int  # its 1-based position in the request
+    method: str
+    path: str
+    bulk_id: str | None = None
+    version: str | None = None
+    data: Any = None
+    references: frozenset[str] = frozenset()
+    problem: ScimError | None = None
+
+    def describe(self) -> str:
+        """``POST /Users bulkId=u1``, for the log."""
+        text = f"{self.method or '?'} {self.path or '?'}"
+        return f"{text} bulkId={self.bulk_id}" if self.bulk_id else text
+
+    def to_json(self) -> dict[str, Any]:
+        """The operation as a BulkRequest holds it (``data`` as parsed)."""
+        entry: dict[str, Any] = {"method": self.method, "path": self.path}
+        if self.bulk_id is not None:
+            entry["bulkId"] = self.bulk_id
+        if self.version is not None:
+            entry["version"] = self.version
+        if self.data is not None:
+            entry["data"] = self.data
+        return entry
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    fail_on_errors: int | None
+    operations: list[Operation]
+
+    def posts(self) -> dict[str, Operation]:
+        """The POST operations that define a bulkId, by bulkId (parsing gave a second POST
+        with the same bulkId a problem, so each bulkId has one)."""
+        return {
+            op.bulk_id: op
+            for op in self.operations
+            if op.method == "POST" and op.bulk_id and op.problem is None
+        }
+
+    def defined(self) -> dict[str, int]:
+        """The bulkIds that POST operations define, with their operation's index."""
+        return {bulk_id: op.index for bulk_id, op in self.posts().items()}
+
+
+@dataclass
+class Result:
+    """What one operation did: its HTTP-like status, and where the resource is."""
+
+    operation: Operation
+    status: int
+    location: str | None = None
+    version: str | None = None
+    resource_id: str | None = None
+    error: ScimError | None = None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    def to_json(self) -> dict[str, Any]:
+        """The BulkResponse entry (RFC 7644 §3.7.3)."""
+        op = self.operation
+        entry: dict[str, Any] = {"method": op.method}
+        if op.bulk_id is not None:
+            entry["bulkId"] = op.bulk_id
+        if self.version is not None:
+            entry["version"] = self.version
+        if self.location is not None:
+            entry["location"] = self.location
+        entry["status"] = str(self.status)
+        if self.error is not None:
+            response: dict[str, Any] = {"schemas": [ERROR], "status": str(self.status)}
+            if self.error.scim_type:
+                response["scimType"] = self.error.scim_type
+            response["detail"] = self.error.detail
+            entry["response"] = response
+        return entry
+
+    def message(self) -> str:
+        """One line for a job's log: ``201 Created /scim/v2/Users/7`` or ``409 uniqueness: ...``."""
+        if self.error is not None:
+            kind = f" {self.error.scim_type}" if self.error.scim_type else ""
+            return f"{self.status}{kind}: {self.error.detail}"
+        text = f"{self.status} {REASONS.get(self.status, '')} {self.location or ''}".rstrip()
+        return f"{text} ({self.note})" if self.note else text
+
+
+@dataclass
+class Context:
+    """What operations need beyond their own data; ``resolved`` grows as POSTs succeed."""
+
+    base_url: str
+    default_peripheral: int | None
+    defined: dict[str, int]
+    # Asynchronous bulk (Entra's bulkUpload): a POST /Users whose externalId exists updates.
+    upsert: bool = False
+    # Plain user creates may be decided and inserted together (see run_operations).
+    batch: bool = True
+    resolved: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    new_agents: scim_users.NewAgents = field(default_factory=scim_users.NewAgents)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def too_large(size: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The bulk request is {size} bytes; maxPayloadSize is {MAX_PAYLOAD_BYTES} bytes"
+    )
+
+
+def parse_document(raw: Any, max_operations: int = MAX_OPERATIONS) -> BulkRequest:
+    if not isinstance(raw, Mapping):
+        raise InvalidSyntax("A BulkRequest must be a JSON object")
+    fields = {str(key).lower(): value for key, value in raw.items()}
+    operations = fields.get("operations")
+    if not isinstance(operations, list):
+        raise InvalidSyntax("A BulkRequest needs an Operations list")
+    if len(operations) > max_operations:
+        raise PayloadTooLarge(
+            f"The bulk request has {len(operations)} operations; maxOperations is {max_operations}"
         )
-    if not dispatch(current_app, job_id):
-        sweeper.mark_dispatched(db, job_id, dispatched=False)
-    location = f"{request.host_url.rstrip('/')}{JOB_PATH}{job_id}"
-    return scim_response(None, 202, {"Location": location, "Preference-Applied": "respond-async"})
+    if not operations:
+        raise InvalidValue("The bulk request's Operations list is empty")
+    fail_on_errors = fields.get("failonerrors")
+    if fail_on_errors is not None:
+        text = str(fail_on_errors)
+        if isinstance(fail_on_errors, str) and text.isascii() and text.isdigit():
+            fail_on_errors = int(text)
+        if not isinstance(fail_on_errors, int) or isinstance(fail_on_errors, bool):
+            raise InvalidValue("failOnErrors must be an integer")
+        if fail_on_errors < 1:
+            raise InvalidValue("failOnErrors must be at least 1")
+    parsed = [_operation(number, item) for number, item in enumerate(operations, start=1)]
+    seen: dict[str, int] = {}
+    for op in parsed:
+        if op.method == "POST" and op.bulk_id and op.problem is None:
+            if op.bulk_id in seen:
+                op.problem = InvalidValue(
+                    f"bulkId {op.bulk_id!r} is already used by operation {seen[op.bulk_id]}"
+                )
+            else:
+                seen[op.bulk_id] = op.index
+    return BulkRequest(fail_on_errors, parsed)
+
+
+def _operation(index: int, raw: Any) -> Operation:
+    if not isinstance(raw, Mapping):
+        return Operation(index, "", "", problem=InvalidSyntax("An operation must be a JSON object"))
+    fields = {str(key).lower(): value for key, value in raw.items()}
+    method = str(fields.get("method") or "").upper()
+    path = fields.get("path")
+    bulk_id = fields.get("bulkid")
+    version = fields.get("version")
+    op = Operation(
+        index,
+        method,
+        path if isinstance(path, str) else "",
+        bulk_id if isinstance(bulk_id, str) and bulk_id else None,
+        version if isinstance(version, str) and version else None,
+    )
+    data = fields.get("data")
+    if isinstance(data, str):
+        # Webex's documented example sends data as a string holding the JSON.
+        try:
+            data = scim_resources.loads_body(data, "operation's data string")
+        except ScimError as exc:
+            op.problem = exc
+            return op
+    op.data = data
+    op.problem = _check(op, path, bulk_id)
+    if op.problem is None:
+        references = set(_references(data))
+        reference = _path_reference(op.path)
+        if reference is not None:
+            references.add(reference)
+        op.references = frozenset(references)
+    return op
+
+
+def _check(op: Operation, path: Any, bulk_id: Any) -> ScimError | None:
+    if op.method not in METHODS:
+        return InvalidValue(f"method must be one of {', '.join(METHODS)}")
+    if not isinstance(path, str) or not path:
+        return InvalidValue("path is required")
+    if bulk_id is not None and not isinstance(bulk_id, str):
+        return InvalidValue("bulkId must be a string")
+    if op.method == "POST" and op.bulk_id is None:
+        return InvalidValue("A POST operation needs a bulkId")
+    if op.method != "DELETE" and not isinstance(op.data, Mapping):
+        return InvalidValue(f"A {op.method} operation needs data (a JSON object)")
+    parts = path.strip("/").split("/")
+    if parts[0].lower() not in RESOURCES:
+        return InvalidValue(f"path must name /Users or /Groups, not {path!r}")
+    if (op.method == "POST") != (len(parts) == 1) or len(parts) > 2 or not parts[-1]:
+        wanted = f"/{RESOURCES[parts[0].lower()]}" + ("" if op.method == "POST" else "/{id}")
+        return InvalidValue(f"A {op.method} operation's path is {wanted}, not {path!r}")
+    return None
+
+
+def _references(value: Any) -> Iterator[str]:
+    """The bulkIds that ``bulkId:x`` strings anywhere in ``value`` name."""
+    if isinstance(value, str):
+        match = REFERENCE.match(value)
+        if match:
+            yield match.group(1)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def _path_reference(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    match = REFERENCE.match(parts[1]) if len(parts) == 2 else None
+    return match.group(1) if match else None
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+
+def plan(request: BulkRequest) -> list[Operation]:
+    """The operations in an order where each runs after the POSTs whose bulkIds it references,
+    otherwise in request order. Operations on a circle of references are given a 409 problem
+    (RFC 7644 §3.7.1 lets a service provider answer 409 rather than break circles)."""
+    by_bulk_id = request.posts()
+
+    def needs(op: Operation) -> list[Operation]:
+        found = {by_bulk_id[ref] for ref in op.references if ref in by_bulk_id}
+        found.discard(op)
+        return sorted(found, key=lambda target: target.index)
+
+    order: list[Operation] = []
+    done: set[int] = set()
+    for root in request.operations:
+        if root.index in done:
+            continue
+        # Depth-first, without recursion (a chain of 1,000 references is allowed).
+        stack: list[tuple[Operation, Iterator[Operation]]] = [(root, iter(needs(root)))]
+        on_stack = {root.index: 0}
+        while stack:
+            op, pending = stack[-1]
+            target = next(pending, None)
+            if target is None:
+                stack.pop()
+                del on_stack[op.index]
+                done.add(op.index)
+                order.append(op)
+            elif target.index in on_stack:
+                circle = [entry for entry, _ in stack[on_stack[target.index] :]]
+                names = " -> ".join(f"bulkId:{entry.bulk_id}" for entry in [*circle, target])
+                for entry in circle:
+                    if entry.problem is None:
+                        entry.problem = Conflict(f"Circular bulkId references: {names}")
+            elif target.index not in done:
+                on_stack[target.index] = len(stack)
+                stack.append((target, iter(needs(target))))
+    return order
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def run(conn: Connection, request: BulkRequest, context: Context) -> list[Result]:
+    """Run the request's operations (until ``failOnErrors`` errors); results in request order."""
+    results = run_operations(conn, plan(request), context, request.fail_on_errors)
+    results.sort(key=lambda result: result.operation.index)
+    return results
+
+
+def run_operations(
+    conn: Connection, ops: list[Operation], context: Context, errors_allowed: int | None
+) -> list[Result]:
+    """Run ``ops`` in order, stopping once ``errors_allowed`` of them failed (None: never).
+
+    A run of user creates that reference nothing is decided together and inserted with one
+    executemany (the set-based path: a Bulk of 1,000 creates is a few statements, not 3,000);
+    everything else runs one operation at a time.
+    """
+    results: list[Result] = []
+    errors = 0
+    position = 0
+    while position < len(ops):
+        if errors_allowed is not None and errors >= errors_allowed:
+            break
+        end = position
+        while end < len(ops) and _plain_create(ops[end], context):
+            end += 1
+        if end > position:
+            left = None if errors_allowed is None else errors_allowed - errors
+            done = _create_users(conn, ops[position:end], context, left)
+        else:
+            done = [execute(conn, ops[position], context)]
+        results.extend(done)
+        errors += sum(not result.ok for result in done)
+        position += len(done)
+    return results
+
+
+def _plain_create(op: Operation, context: Context) -> bool:
+    """A POST /Users with nothing to resolve and no externalId upsert: decidable in a batch."""
+    return (
+        op.method == "POST"
+        and op.problem is None
+        and not op.references
+        and context.batch
+        and not context.upsert
+        and op.path.strip("/").lower() == "users"
+    )
+
+
+def _create_users(
+    conn: Connection, ops: list[Operation], context: Context, errors_allowed: int | None
+) -> list[Result]:
+    """Plain creates decided together and inserted at once; only as many as run before the
+    ``errors_allowed``-th refusal. Each is still atomic: a refused one writes nothing."""
+    prepared = scim_users.prepare_users(
+        conn, [op.data for op in ops], context.default_peripheral, context.new_agents
+    )
+    if errors_allowed is not None:
+        refused = 0
+        for count, values in enumerate(prepared, start=1):
+            refused += isinstance(values, ScimError)
+            if refused >= errors_allowed:
+                prepared = prepared[:count]
+                break
+    accepted = [values for values in prepared if not isinstance(values, ScimError)]
+    savepoint = conn.begin_nested()
+    try:
+        ids = iter(scim_users.insert_users(conn, accepted, context.new_agents))
+    except IntegrityError:
+        # Another transaction took one of these userNames meanwhile: one at a time instead.
+        savepoint.rollback()
+        return run_operations(conn, ops[: len(prepared)], _single(context), errors_allowed)
+    savepoint.commit()
+    results = []
+    for op, values in zip(ops, prepared, strict=False):
+        if isinstance(values, ScimError):
+            result = Result(op, values.status, error=values)
+            if op.bulk_id:
+                context.failed[op.bulk_id] = op.index
+        else:
+            new_id = str(next(ids))
+            location = f"{context.base_url}/Users/{new_id}"
+            result = Result(op, 201, location, 'W/"0"', new_id)
+            if op.bulk_id:
+                context.resolved[op.bulk_id] = new_id
+        results.append(result)
+    return results
+
+
+def _single(context: Context) -> Context:
+    """``context`` for one-at-a-time runs (no batches): the same maps, shared."""
+    return replace(context, batch=False)
+
+
+def response(results: list[Result]) -> dict[str, Any]:
+    return {"schemas": [BULK_RESPONSE], "Operations": [result.to_json() for result in results]}
+
+
+def execute(conn: Connection, op: Operation, context: Context) -> Result:
+    """Run one operation atomically (a savepoint); a refusal undoes all it did."""
+    if op.problem is not None:
+        result = Result(op, op.problem.status, error=op.problem)
+    else:
+        savepoint = conn.begin_nested()
+        try:
+            result = _execute(conn, op, context)
+        except ScimError as exc:
+            savepoint.rollback()
+            result = Result(op, exc.status, error=exc)
+        else:
+            savepoint.commit()
+    if op.method == "POST" and op.bulk_id:
+        if result.ok and result.resource_id is not None:
+            context.resolved[op.bulk_id] = result.resource_id
+        else:
+            context.failed[op.bulk_id] = op.index
+    return result
+
+
+@dataclass(frozen=True)
+class _Service:
+    """How one resource type is created, replaced, patched, deleted and versioned."""
+
+    create: Callable[[Connection, Any, Context], int]
+    replace: Callable[[Connection, str, Any, set[str] | None], None]
+    patch: Callable[[Connection, str, Any, set[str] | None, str], None]
+    delete: Callable[[Connection, str, set[str] | None], None]
+    version: Callable[[Connection, str], str]
+
+
+SERVICES = {
+    "Users": _Service(
+        lambda conn, data, context: scim_users.create_user(
+            conn, data, context.default_peripheral, context.new_agents
+        ),
+        scim_users.replace_user,
+        scim_users.patch_user,
+        scim_users.delete_user,
+        lambda conn, user_id: scim_users.version(scim_users.get_user(conn, user_id)),
+    ),
+    "Groups": _Service(
+        lambda conn, data, context: scim_groups.create_group(
+            conn, data, context.default_peripheral
+        ),
+        scim_groups.replace_group,
+        scim_groups.patch_group,
+        scim_groups.delete_group,
+        lambda conn, group_id: scim_groups.get_group(conn, group_id).version,
+    ),
+}
+
+
+def _execute(conn: Connection, op: Operation, context: Context) -> Result:
+    parts = op.path.strip("/").split("/")
+    resource = RESOURCES[parts[0].lower()]
+    service = SERVICES[resource]
+    target = _resolve(parts[1], context) if len(parts) == 2 else ""
+    data = _substitute(op.data, context)
+    if_match = _if_match(op.version)
+    note = ""
+    if op.method == "POST":
+        existing = _by_external_id(conn, data) if context.upsert and resource == "Users" else None
+        if existing is None:
+            target = str(service.create(conn, data, context))
+            location = f"{context.base_url}/{resource}/{target}"
+            return Result(op, 201, location, service.version(conn, target), target)
+        # Entra's bulkUpload: a known externalId updates that user instead of failing.
+        target, if_match = str(existing), None
+        note = f"updated the existing User whose externalId is {_external_id(data)}"
+    location = f"{context.base_url}/{resource}/{target}"
+    if op.method == "DELETE":
+        service.delete(conn, target, if_match)
+        return Result(op, 204, location, resource_id=target)
+    if op.method == "PATCH":
+        service.patch(conn, target, data, if_match, context.base_url)
+    else:
+        service.replace(conn, target, data, if_match)
+    return Result(op, 200, location, service.version(conn, target), target, note=note)
+
+
+def _resolve(value: str, context: Context) -> str:
+    match = REFERENCE.match(value)
+    if match is None:
+        return value
+    bulk_id = match.group(1)
+    found = context.resolved.get(bulk_id)
+    if found is not None:
+        return found
+    if bulk_id in context.failed:
+        raise Conflict(
+            f"bulkId:{bulk_id} refers to operation {context.failed[bulk_id]}, which failed"
+        )
+    if bulk_id in context.defined:
+        raise Conflict(f"bulkId:{bulk_id} refers to operation {context.defined[bulk_id]}, not run")
+    raise Conflict(f"bulkId:{bulk_id} is not defined by any POST operation of this request")
+
+
+def _substitute(value: Any, context: Context) -> Any:
+    """``value`` with every ``bulkId:x`` string replaced by the id of the resource x created."""
+    if isinstance(value, str):
+        return _resolve(value, context) if value.startswith("bulkId:") else value
+    if isinstance(value, Mapping):
+        return {key: _substitute(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, context) for item in value]
+    return value
+
+
+def _if_match(version: str | None) -> set[str] | None:
+    """An operation's ``version`` (an ETag such as ``W/"3"``) as If-Match's tags."""
+    if version is None or version.strip() == "*":
+        return None
+    tag = version.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    return {tag.strip('"')}
+
+
+def _external_id(data: Any) -> Any:
+    """The ``externalId`` a resource's data gives (names are case-insensitive)."""
+    fields = {str(key).lower(): value for key, value in data.items()}
+    return fields.get("externalid")
+
+
+def _by_external_id(conn: Connection, data: Any) -> int | None:
+    external_id = _external_id(data)
+    if not isinstance(external_id, str) or not external_id:
+        return None
+    found = conn.execute(
+        select(agents.c.id).where(agents.c.external_id == external_id).order_by(agents.c.id)
+    ).first()
+    return None if found is None else int(found.id)

@@ -1,121 +1,320 @@
-"""/Groups: agent teams as SCIM Groups. Thin: parse, call app.services.scim_groups, render."""
+"""SCIM Groups are agent teams; their ``members`` are the agents whose team they are.
+
+A team has no change stamp of its own, so ``meta.version`` is a digest of what the Group shows
+(name, externalId, peripheral, member ids): any change to those, through SCIM or a CSV job,
+changes it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, current_app, request
-
-from app.extensions import db
-from app.scim import bp, filter
-from app.scim.responses import (
-    base_url,
-    if_match,
-    json_body,
-    list_params,
-    list_response,
-    projection,
-    scim_response,
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    update,
 )
-from app.services import scim_groups, scim_resources
 
-# members.display is returned only when asked for (``returned: request`` in /Schemas).
-MEMBER_DISPLAY = ("members", "display")
+from app.db.models import Agent, AgentTeam, Peripheral, table
+from app.db.sql import now_ms
+from app.scim import resources as scim_resources
+from app.scim.exceptions import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
+from app.scim.resources import Attribute
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+TEAM = "urn:bulkjob:params:scim:schemas:extension:agentteam:2.0:Group"
+SCHEMAS = (GROUP, TEAM)
+MEMBER_FIELDS = {"value": None, "display": None, "$ref": None, "type": None}
+SHAPE: Mapping[str, Any] = {
+    "displayName": None,
+    "externalId": None,
+    "members": [MEMBER_FIELDS],
+    TEAM: {"peripheralId": None},
+}
+# What every team has: required in /Schemas, never removed by PATCH.
+REQUIRED: tuple[tuple[str, ...], ...] = (("displayName",), (TEAM, "peripheralId"))
+NAME_MAX = 64
+EXTERNAL_ID_MAX = 255
+
+agents = table(Agent)
+teams = table(AgentTeam)
+peripherals = table(Peripheral)
+
+_MEMBER = Attribute(agents.c.id, "member", within=agents.c.agent_team_id == teams.c.id)
+ATTRIBUTES = scim_resources.filterable(
+    teams,
+    GROUP,
+    {
+        "displayname": Attribute(teams.c.name, "text"),
+        "members.value": _MEMBER,
+        "members": _MEMBER,
+        f"{TEAM.lower()}:peripheralid": Attribute(teams.c.peripheral_id, "integer"),
+    },
+)
 
 
-def _render(group: scim_groups.Group, status: int = 200, location: bool = False) -> Response:
-    attributes, excluded = projection(request.args, scim_groups.SCHEMAS)
-    resource = scim_groups.to_resource(group, base_url(), MEMBER_DISPLAY in (attributes or ()))
-    headers = {"ETag": group.version}
-    if location:
-        headers["Location"] = resource["meta"]["location"]
-    return scim_response(scim_resources.project(resource, attributes, excluded), status, headers)
+@dataclass(frozen=True)
+class Group:
+    row: Row[Any]
+    members: list[Row[Any]]
+
+    @property
+    def version(self) -> str:
+        ids = ",".join(str(member.id) for member in self.members)
+        text = f"{self.row.name}\n{self.row.external_id}\n{self.row.peripheral_id}\n{ids}"
+        return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:16]}"'
 
 
-def _list(raw: Mapping[str, Any]) -> Response:
-    params = list_params(raw, scim_groups.SCHEMAS)
-    condition = filter.parse(params.filter, scim_groups.ATTRIBUTES) if params.filter else None
-    with db.read() as conn:
-        listing = scim_groups.list_groups(
-            conn,
-            condition,
-            params.sort_by,
-            params.descending,
-            params.start_index,
-            params.count,
-            # Identity providers list groups with excludedAttributes=members: skip the query.
-            with_members=params.wants("members"),
+@dataclass(frozen=True)
+class Listing:
+    groups: list[Group]
+    total: int
+
+
+def to_resource(group: Group, base_url: str, member_display: bool = False) -> dict[str, Any]:
+    """The SCIM Group of a team. A member's ``display`` (its userName) is ``returned:
+    request``: only when asked for with ``attributes=members.display``."""
+    resource: dict[str, Any] = {"schemas": list(SCHEMAS), "id": str(group.row.id)}
+    if group.row.external_id is not None:
+        resource["externalId"] = group.row.external_id
+    members = []
+    for member in group.members:
+        shown = {"value": str(member.id), "$ref": f"{base_url}/Users/{member.id}"}
+        if member_display:
+            shown["display"] = member.user_name
+        members.append({**shown, "type": "User"})
+    return {
+        **resource,
+        "displayName": group.row.name,
+        "members": members,
+        TEAM: {"peripheralId": group.row.peripheral_id},
+        "meta": scim_resources.meta(
+            "Group", f"{base_url}/Groups/{group.row.id}", group.version, group.row
+        ),
+    }
+
+
+def _members(conn: Connection, team_ids: Iterable[int]) -> dict[int, list[Row[Any]]]:
+    ids = list(team_ids)
+    found: dict[int, list[Row[Any]]] = {team_id: [] for team_id in ids}
+    if ids:
+        statement: Select[Any] = (
+            select(agents.c.id, agents.c.user_name, agents.c.agent_team_id)
+            .where(agents.c.agent_team_id.in_(ids))
+            .order_by(agents.c.id)
         )
-    base = base_url()
-    resources = [
-        scim_resources.project(
-            scim_groups.to_resource(group, base, MEMBER_DISPLAY in (params.attributes or ())),
-            params.attributes,
-            params.excluded,
+        for row in conn.execute(statement):
+            found[row.agent_team_id].append(row)
+    return found
+
+
+def get_group(conn: Connection, group_id: str, with_members: bool = True) -> Group:
+    row = None
+    if group_id.isascii() and group_id.isdigit():
+        row = conn.execute(select(teams).where(teams.c.id == int(group_id))).first()
+    if row is None:
+        raise ResourceNotFound(f"Group {group_id} not found")
+    return Group(row, _members(conn, [row.id])[row.id] if with_members else [])
+
+
+def list_groups(
+    conn: Connection,
+    condition: ColumnElement[bool] | None,
+    sort_by: str | None,
+    descending: bool,
+    start_index: int,
+    count: int,
+    with_members: bool = True,
+) -> Listing:
+    rows, total = scim_resources.page(
+        conn, teams, ATTRIBUTES, condition, sort_by, descending, start_index, count
+    )
+    members = _members(conn, [row.id for row in rows]) if with_members else {}
+    return Listing([Group(row, members.get(row.id, [])) for row in rows], total)
+
+
+def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> int:
+    document = scim_resources.canonical(raw, SHAPE)
+    name = _name(conn, document, None)
+    peripheral = _peripheral(conn, document, None, default_peripheral)
+    next_id = int(conn.execute(select(func.max(teams.c.id))).scalar_one() or 0) + 1
+    now = now_ms()
+    conn.execute(
+        insert(teams).values(
+            id=next_id,
+            name=name,
+            external_id=_external_id(document),
+            peripheral_id=peripheral,
+            created_ms=now,
+            modified_ms=now,
         )
-        for group in listing.groups
-    ]
-    return list_response(resources, listing.total, params.start_index)
+    )
+    if document.get("members"):
+        _set_members(conn, next_id, peripheral, _member_ids(document["members"]), [])
+    return next_id
 
 
-@bp.get("/Groups")
-def list_groups() -> Response:
-    """Groups matching ``filter``, a page at a time."""
-    return _list(request.args)
+def replace_group(
+    conn: Connection, group_id: str, raw: Any, if_match: Collection[str] | None
+) -> None:
+    current = get_group(conn, group_id)
+    _check_version(current, if_match)
+    _write(conn, current, scim_resources.canonical(raw, SHAPE))
 
 
-@bp.post("/Groups/.search")
-def search_groups() -> Response:
-    """The same as GET /Groups, with the parameters in a SearchRequest body."""
-    return _list(json_body())
+def patch_group(
+    conn: Connection, group_id: str, body: Any, if_match: Collection[str] | None, base_url: str
+) -> None:
+    current = get_group(conn, group_id)
+    _check_version(current, if_match)
+    document = scim_resources.patched(to_resource(current, base_url), body, SHAPE, GROUP, REQUIRED)
+    _write(conn, current, document)
 
 
-@bp.get("/Groups/<group_id>")
-def get_group(group_id: str) -> Response:
-    """One Group with its members."""
-    with db.read() as conn:
-        group = scim_groups.get_group(conn, group_id)
-    tags = request.if_none_match
-    if tags and (tags.star_tag or tags.contains_weak(group.version[2:].strip('"'))):
-        return scim_response(None, 304, {"ETag": group.version})
-    return _render(group)
+def delete_group(conn: Connection, group_id: str, if_match: Collection[str] | None) -> None:
+    current = get_group(conn, group_id)
+    _check_version(current, if_match)
+    _set_members(conn, current.row.id, current.row.peripheral_id, [], current.members)
+    conn.execute(delete(teams).where(teams.c.id == current.row.id))
 
 
-@bp.post("/Groups")
-def create_group() -> Response:
-    """A new agent team."""
-    body = json_body()
-    default = current_app.config["SETTINGS"].scim_default_peripheral
-    with db.write() as conn:
-        group_id = scim_groups.create_group(conn, body, default)
-        group = scim_groups.get_group(conn, str(group_id))
-    return _render(group, 201, location=True)
+def _check_version(group: Group, if_match: Collection[str] | None) -> None:
+    if if_match is not None and group.version[2:].strip('"') not in if_match:
+        raise PreconditionFailed(f"The Group is at version {group.version}")
 
 
-@bp.put("/Groups/<group_id>")
-def replace_group(group_id: str) -> Response:
-    """Replace a Group's name and members."""
-    body = json_body()
-    with db.write() as conn:
-        scim_groups.replace_group(conn, group_id, body, if_match())
-        group = scim_groups.get_group(conn, group_id)
-    return _render(group)
+def _write(conn: Connection, current: Group, document: dict[str, Any]) -> None:
+    name = _name(conn, document, current.row.id)
+    peripheral = _peripheral(conn, document, current.row, None)
+    if peripheral != current.row.peripheral_id and current.members:
+        raise InvalidValue("A team with members cannot move to another peripheral")
+    conn.execute(
+        update(teams)
+        .where(teams.c.id == current.row.id)
+        .values(
+            name=name,
+            external_id=_external_id(document),
+            peripheral_id=peripheral,
+            modified_ms=now_ms(),
+        )
+    )
+    wanted = _member_ids(document.get("members") or [])
+    _set_members(conn, current.row.id, peripheral, wanted, current.members)
 
 
-@bp.patch("/Groups/<group_id>")
-def patch_group(group_id: str) -> Response:
-    """Apply a PatchOp (members add/remove/replace, members[value eq "..."])."""
-    body = json_body()
-    with db.write() as conn:
-        scim_groups.patch_group(conn, group_id, body, if_match(), base_url())
-        group = scim_groups.get_group(conn, group_id)
-    return _render(group)
+def _set_members(
+    conn: Connection,
+    team_id: int,
+    peripheral: int,
+    wanted: list[int],
+    current: list[Row[Any]],
+) -> None:
+    """Agents in ``wanted`` join the team; current members not in it leave. Each agent whose
+    team changes gets a new change stamp and modification time."""
+    have = {member.id for member in current}
+    joining = sorted(set(wanted) - have)
+    leaving = sorted(have - set(wanted))
+    if joining:
+        rows = conn.execute(
+            select(agents.c.id, agents.c.peripheral_id).where(agents.c.id.in_(joining))
+        ).all()
+        found = {row.id: row.peripheral_id for row in rows}
+        missing = [agent_id for agent_id in joining if agent_id not in found]
+        if missing:
+            raise InvalidValue(f"No User {missing[0]} to make a member")
+        elsewhere = [agent_id for agent_id in joining if found[agent_id] != peripheral]
+        if elsewhere:
+            raise InvalidValue(f"User {elsewhere[0]} is on another peripheral than the team")
+        conn.execute(
+            update(agents)
+            .where(agents.c.id.in_(joining))
+            .values(
+                agent_team_id=team_id,
+                change_stamp=agents.c.change_stamp + 1,
+                modified_ms=now_ms(),
+            )
+        )
+    if leaving:
+        conn.execute(
+            update(agents)
+            .where(agents.c.id.in_(leaving))
+            .values(
+                agent_team_id=None, change_stamp=agents.c.change_stamp + 1, modified_ms=now_ms()
+            )
+        )
 
 
-@bp.delete("/Groups/<group_id>")
-def delete_group(group_id: str) -> Response:
-    """Delete a team; its agents are left without a team."""
-    with db.write() as conn:
-        scim_groups.delete_group(conn, group_id, if_match())
-    return scim_response(None, 204)
+def _value(member: Any) -> str | None:
+    if isinstance(member, Mapping):
+        fields = scim_resources.canonical(member, MEMBER_FIELDS)
+        return None if fields.get("value") is None else str(fields["value"])
+    return None
+
+
+def _member_ids(members: Any) -> list[int]:
+    if not isinstance(members, list):
+        raise InvalidValue("members must be a list")
+    ids: list[int] = []
+    for member in members:
+        value = _value(member)
+        if value is None or not (value.isascii() and value.isdigit()):
+            raise InvalidValue(f"A member's value must be a User id, not {value!r}")
+        ids.append(int(value))
+    return ids
+
+
+def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str:
+    name = document.get("displayName")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidValue("displayName is required")
+    if len(name) > NAME_MAX:
+        raise InvalidValue(f"displayName is longer than {NAME_MAX} characters")
+    statement = select(teams.c.id).where(func.lower(teams.c.name) == name.lower())
+    if own_id is not None:
+        statement = statement.where(teams.c.id != own_id)
+    if conn.execute(statement).first() is not None:
+        raise Uniqueness(f"A Group named {name!r} exists")
+    return name
+
+
+def _external_id(document: dict[str, Any]) -> str | None:
+    value = document.get("externalId")
+    if value is not None and not isinstance(value, str):
+        raise InvalidValue("externalId must be a string")
+    if value is not None and len(value) > EXTERNAL_ID_MAX:
+        raise InvalidValue(f"externalId is longer than {EXTERNAL_ID_MAX} characters")
+    return value
+
+
+def _peripheral(
+    conn: Connection, document: dict[str, Any], current: Row[Any] | None, configured: int | None
+) -> int:
+    extension = document.get(TEAM)
+    raw = extension.get("peripheralId") if isinstance(extension, dict) else None
+    if raw is None:
+        if current is not None:
+            return int(current.peripheral_id)
+        if configured is not None:
+            raw = configured
+        else:
+            lowest = conn.execute(select(func.min(peripherals.c.id))).scalar_one()
+            if lowest is None:
+                raise InvalidValue("No peripheral exists to put the team on; give peripheralId")
+            return int(lowest)
+    if isinstance(raw, bool) or not (
+        isinstance(raw, int) or (isinstance(raw, str) and raw.isascii() and raw.isdigit())
+    ):
+        raise InvalidValue("peripheralId must be an integer")
+    peripheral = int(raw)
+    if not conn.execute(select(peripherals.c.id).where(peripherals.c.id == peripheral)).first():
+        raise InvalidValue(f"Peripheral {peripheral} does not exist")
+    return peripheral

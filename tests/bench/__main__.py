@@ -27,8 +27,10 @@ from typing import Any
 import psutil
 
 from app import create_app
-from app.extensions import db
-from app.services import directory, schema, users
+from app.accounts import users
+from app.db import db
+from app.db import migrate as schema
+from app.directory import demo as directory
 from tests.bench import scim_bulk
 from tests.live import Worker
 

@@ -1,0 +1,283 @@
+"""The console's job pages: the list, a new job, one job, cancel, delete and the downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.accounts.roles import READ_JOBS, WRITE_JOBS
+from app.api.schemas import bulk_job_schema
+from app.console import bp, error_page
+from app.console.auth import current, json_endpoint, page
+from app.console.formatting import state_name
+from app.db import db, listing
+from app.db.models import JobState
+from app.exceptions import InvalidInput, NotFound, ServiceError
+from app.http import attachment
+from app.jobs import downloads, failures, store
+from app.jobs import types as jobtypes
+from app.jobs.submit import submit
+
+FAILED_PER_PAGE = 50
+MAX_STATUS_IDS = 100
+# Columns of the list that sort, and the direction a first click sorts them in.
+SORT_COLUMNS = {
+    "description": "asc",
+    "jobType": "asc",
+    "jobState": "asc",
+    "createDateTime": "desc",
+    "startDateTime": "desc",
+    "endDateTime": "desc",
+}
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page of ``total`` items starts, and where its neighbours do."""
+
+    start: int
+    per_page: int
+    total: int
+    shown: int
+
+    @property
+    def prev_start(self) -> int | None:
+        return max(0, self.start - self.per_page) if self.start > 0 else None
+
+    @property
+    def next_start(self) -> int | None:
+        following = self.start + self.per_page
+        return following if following < self.total else None
+
+    @property
+    def last_start(self) -> int:
+        return ((self.total - 1) // self.per_page) * self.per_page if self.total else 0
+
+
+def _username() -> str:
+    principal = current()
+    return principal.username if principal else ""
+
+
+def _sort_links(sort: str | None) -> dict[str, tuple[str, str]]:
+    """For each sortable column: the sort term a click asks for, and its aria-sort state."""
+    field, _, direction = (sort or "").strip().partition(" ")
+    direction = direction.strip().lower() or "asc"
+    links = {}
+    for name, first in SORT_COLUMNS.items():
+        if name == field:
+            flipped = "desc" if direction == "asc" else "asc"
+            aria = "ascending" if direction == "asc" else "descending"
+            links[name] = (f"{name} {flipped}", aria)
+        else:
+            links[name] = (f"{name} {first}", "none")
+    return links
+
+
+@bp.get("/")
+@page(*READ_JOBS)
+def jobs_list() -> tuple[str, int]:
+    """Jobs, newest first, with the API's search (q), sort and paging."""
+    q, sort = request.args.get("q"), request.args.get("sort")
+    rows: list[Any] = []
+    error = None
+    try:
+        page_ = listing.parse_page(
+            request.args.get("startIndex"), request.args.get("resultsPerPage")
+        )
+        with db.read() as conn:
+            rows, total, start = store.list_jobs(conn, page_, q, sort)
+        pager = Pager(start, page_.results_per_page, total, len(rows))
+    except InvalidInput as exc:
+        error = exc.message
+        pager = Pager(0, listing.DEFAULT_PER_PAGE, 0, 0)
+    return render_template(
+        "jobs.html",
+        rows=rows,
+        paging=pager,
+        q=q or "",
+        sort=sort or "",
+        sort_links=_sort_links(sort),
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.get("/jobs/status")
+@json_endpoint(*READ_JOBS)
+def jobs_status() -> Response | tuple[Response, int]:
+    """The bulkJob fields of ``ids`` (comma-separated), for the pages' live progress."""
+    raw = [part for part in request.args.get("ids", "").split(",") if part.strip()]
+    try:
+        ids = [int(part) for part in raw[:MAX_STATUS_IDS]]
+    except ValueError:
+        return jsonify(error="ids must be job numbers separated by commas"), 400
+    found = []
+    with db.read() as conn:
+        for job_id in ids:
+            try:
+                row = store.get_job(conn, job_id)
+            except ServiceError:
+                continue  # deleted meanwhile: the page simply stops following it
+            found.append(
+                {
+                    "id": row.id,
+                    **bulk_job_schema.dump(row),
+                    "jobStateName": state_name(row.job_state),
+                    "active": row.job_state in JobState.ACTIVE,
+                }
+            )
+    return jsonify(bulkJobs=found)
+
+
+def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> tuple[str, int]:
+    values = {"description": "", "job_type": "", "pasted": "", "filename": ""}
+    values.update(form)
+    return render_template("new.html", error=error, **values), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """A body over the request limit is refused before it is read: say so on the page."""
+    limit = current_app.config["SETTINGS"].max_file_bytes
+    message = f"The upload is too large; a file may be at most {limit:,} bytes (3 MB)."
+    principal = current()
+    if request.endpoint == "console.new_job" and principal and principal.role in WRITE_JOBS:
+        return _new_job_page(message, 413)
+    return error_page(413, message)
+
+
+@bp.route("/jobs/new", methods=["GET", "POST"])
+@page(*WRITE_JOBS)
+def new_job() -> tuple[str, int] | BaseResponse:
+    """Upload or paste a CSV; a file that fails the syntax check is refused here, inline."""
+    if request.method == "GET":
+        return _new_job_page()
+    form = request.form
+    kept = {
+        "description": form.get("description", ""),
+        "job_type": form.get("jobType", ""),
+        "pasted": form.get("pasted", ""),
+    }
+    upload = request.files.get("file")
+    content = upload.read() if upload is not None else b""
+    if content and upload is not None:
+        kept["filename"] = upload.filename or ""
+    pasted = kept["pasted"]
+    if content and pasted.strip():
+        return _new_job_page("Choose a file or paste CSV text, not both.", 400, **kept)
+    if not content:
+        content = pasted.encode("utf-8")
+    if not content.strip():
+        return _new_job_page("Choose a CSV file or paste its contents.", 400, **kept)
+    try:
+        job_type = int(kept["job_type"]) if kept["job_type"].strip() else None
+    except ValueError:
+        return _new_job_page("Choose a job type from the list.", 400, **kept)
+    try:
+        job_id = submit(
+            current_app,
+            content,
+            description=kept["description"],
+            created_by=_username(),
+            job_type=job_type,
+        )
+    except ServiceError as exc:
+        return _new_job_page(exc.message, 400, **kept)
+    flash(f"Job {job_id} created; it runs as soon as a worker takes it.", "ok")
+    return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+@bp.get("/jobs/<id:job_id>")
+@page(*READ_JOBS)
+def job_page(job_id: int) -> str:
+    """One job: its fields, live progress, downloads, actions and failed rows."""
+    page_ = listing.parse_page(request.args.get("failedStart"), str(FAILED_PER_PAGE))
+    with db.read() as conn:
+        job = store.get_job(conn, job_id)
+    failed = failures.failed_page(db.engine, job_id, page_)
+    pager = Pager(failed.start, FAILED_PER_PAGE, failed.total, len(failed.rows))
+    return render_template("job.html", job=job, failed=failed, paging=pager)
+
+
+def _confirm_page(job: Any, action: str) -> str:
+    return render_template("confirm.html", job=job, action=action)
+
+
+@bp.route("/jobs/<id:job_id>/cancel", methods=["GET", "POST"])
+@page(*WRITE_JOBS)
+def cancel_job(job_id: int) -> str | BaseResponse:
+    """Ask to confirm, then cancel: a Queued job at once, a Processing one at its next chunk."""
+    if request.method == "GET":
+        with db.read() as conn:
+            return _confirm_page(store.get_job(conn, job_id), "cancel")
+    try:
+        stamp = int(request.form.get("changeStamp", ""))
+    except ValueError:
+        stamp = None
+    try:
+        with db.write() as conn:
+            row = store.update_job(conn, job_id, stamp, None, JobState.CANCELLED, _username())
+    except NotFound:
+        raise
+    except ServiceError as exc:  # finished meanwhile, or changed by someone else
+        flash(exc.message, "error")
+    else:
+        if row.job_state == JobState.CANCELLED:
+            flash(f"Job {job_id} cancelled.", "ok")
+        else:
+            flash(f"Job {job_id} stops after the records it is working on now.", "ok")
+    return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+@bp.route("/jobs/<id:job_id>/delete", methods=["GET", "POST"])
+@page(*WRITE_JOBS)
+def delete_job(job_id: int) -> str | BaseResponse:
+    """Ask to confirm, then delete a finished job with its file and log."""
+    if request.method == "GET":
+        with db.read() as conn:
+            return _confirm_page(store.get_job(conn, job_id), "delete")
+    try:
+        with db.write() as conn:
+            store.delete_job(conn, job_id, _username())
+    except NotFound:
+        raise
+    except ServiceError as exc:  # still running
+        flash(exc.message, "error")
+        return redirect(url_for("console.job_page", job_id=job_id), 303)
+    flash(f"Job {job_id} deleted.", "ok")
+    return redirect(url_for("console.jobs_list"), 303)
+
+
+@bp.get("/jobs/<id:job_id>/log")
+@page(*READ_JOBS)
+def job_log(job_id: int) -> Response:
+    """The job's log, streamed (the API's log)."""
+    return attachment(downloads.log(db.engine, job_id))
+
+
+@bp.get("/jobs/<id:job_id>/csv")
+@page(*READ_JOBS)
+def job_csv(job_id: int) -> Response:
+    """The file as uploaded, byte for byte."""
+    return attachment(downloads.original(db.engine, job_id))
+
+
+@bp.get("/jobs/<id:job_id>/failed")
+@page(*READ_JOBS)
+def job_failed(job_id: int) -> Response:
+    """The failed rows with their line numbers and errors, ready to fix and upload again."""
+    return attachment(downloads.failed(db.engine, job_id))
+
+
+@page(*READ_JOBS)
+def job_extra(job_id: int, name: str) -> Response:
+    """What the job's type offers beyond the rest (a SCIM bulk job's BulkResponse)."""
+    return attachment(downloads.extra(db.engine, job_id, name))
+
+
+for _name in jobtypes.extra_names():
+    bp.add_url_rule(f"/jobs/<id:job_id>/{_name}", view_func=job_extra, defaults={"name": _name})

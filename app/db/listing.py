@@ -1,0 +1,113 @@
+"""Paging, search and sort for lists, shared by jobs and agents (Cisco's list conventions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func
+
+from app.exceptions import InvalidInput, OutOfRange
+
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    start_index: int
+    results_per_page: int
+
+
+def _int_param(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number, not {raw!r}", name) from None
+
+
+def parse_page(start_index: str | None, results_per_page: str | None) -> Page:
+    start = _int_param("startIndex", start_index, 0)
+    per_page = _int_param("resultsPerPage", results_per_page, DEFAULT_PER_PAGE)
+    if start < 0:
+        raise OutOfRange("startIndex must be 0 or more", "startIndex")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise OutOfRange(f"resultsPerPage must be between 1 and {MAX_PER_PAGE}", "resultsPerPage")
+    return Page(start, per_page)
+
+
+def clamp_start(page: Page, total: int) -> int:
+    """A start at or past the end gives the last page's start."""
+    if total == 0:
+        return 0
+    last = ((total - 1) // page.results_per_page) * page.results_per_page
+    return min(page.start_index, last)
+
+
+def like_pattern(term: str) -> str:
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(column: Any, term: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match, with no wildcards of the caller's."""
+    return func.lower(column).like(like_pattern(term), escape="\\")
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise InvalidInput(f"{name} must be true or false, not {raw!r}", "q")
+
+
+def parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number, not {raw!r}", "q") from None
+
+
+Filter = Callable[[str], ColumnElement[bool]]
+
+
+def parse_query(
+    q: str | None,
+    fields: Mapping[str, Filter],
+    plain: Callable[[str], ColumnElement[bool]],
+) -> list[ColumnElement[bool]]:
+    """Space-separated terms combined with AND: ``field:value`` filters and plain substrings."""
+    conditions: list[ColumnElement[bool]] = []
+    for term in (q or "").split():
+        name, sep, value = term.partition(":")
+        if not sep:
+            conditions.append(plain(term))
+            continue
+        match = {k.lower(): f for k, f in fields.items()}.get(name.lower())
+        if match is None:
+            known = ", ".join(fields)
+            raise InvalidInput(f"Unknown search field {name!r}; known fields: {known}", "q")
+        conditions.append(match(value))
+    return conditions
+
+
+def parse_sort(sort: str | None, columns: Mapping[str, Any]) -> tuple[str, Any, bool] | None:
+    """``field [asc|desc]`` -> (field, column, descending); None when not given."""
+    if sort is None or not sort.strip():
+        return None
+    parts = sort.split()
+    field = parts[0]
+    if field not in columns or len(parts) > 2:
+        known = " ".join(columns)
+        raise InvalidInput(
+            f"Cannot sort by {sort!r}; sort by one of: {known}, then asc or desc", "sort"
+        )
+    direction = parts[1].lower() if len(parts) == 2 else "asc"
+    if direction not in ("asc", "desc"):
+        raise InvalidInput(f"Sort direction must be asc or desc, not {parts[1]!r}", "sort")
+    return field, columns[field], direction == "desc"

@@ -1,0 +1,55 @@
+"""What is checked before a job exists (the README's "What is checked before a job exists"):
+the description, the file's size, and whatever its job type requires of the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.exceptions import FieldRequired, FieldTooLong
+from app.jobs import types as jobtypes
+from app.jobs.types.csvfile import CsvFile, decode
+
+MAX_DESCRIPTION = 255
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file that passed its job type's check."""
+
+    content: bytes
+    encoding: str
+    job_type: int
+    total_records: int
+
+
+def check_description(description: str | None) -> str:
+    description = description or ""
+    if len(description) > MAX_DESCRIPTION:
+        raise FieldTooLong(
+            f"description must be at most {MAX_DESCRIPTION} characters", "description"
+        )
+    return description
+
+
+def check_file(
+    content: bytes, job_type: int | None, max_bytes: int, *, uploaded: bool = True
+) -> CheckedFile:
+    """Refuse a file before any job exists. ``uploaded``: a CSV upload, whose header chooses
+    (or must match) the job type; otherwise ``job_type`` names a type that is not uploaded
+    (a SCIM bulk request)."""
+    if not content.strip():
+        raise FieldRequired("fileContent is required", "fileContent")
+    if len(content) > max_bytes:
+        raise FieldTooLong(
+            f"fileContent is {len(content)} bytes; the limit is {max_bytes} bytes (3 MB)",
+            "fileContent",
+        )
+    if uploaded:
+        text, _encoding = decode(content)
+        chosen = jobtypes.match_header(CsvFile(text).header(), job_type)
+    elif job_type is None:
+        raise FieldRequired("jobType is required", "jobType")
+    else:
+        chosen = jobtypes.get(job_type)
+    total, encoding = chosen.check(content)
+    return CheckedFile(content, encoding, chosen.code, total)

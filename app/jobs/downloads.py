@@ -1,0 +1,165 @@
+"""What a job lets you download: its log, its original file, its failed rows, and the extras
+its type offers (a SCIM bulk job's BulkResponse).
+
+Each function checks that the thing exists (raising before a response starts) and returns a
+:class:`Download` whose body streams from its own connection, a chunk of rows at a time. Its
+file name and media type are decided here, once, for the API and the console alike.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, false, select
+
+from app.db.models import Job, JobEvent, JobFile, JobLine, table
+from app.exceptions import NotFound
+from app.jobs import types as jobtypes
+from app.jobs.types.base import Record
+from app.jobs.types.csvfile import as_bytes, csv_rows
+
+jobs = table(Job)
+files = table(JobFile)
+events = table(JobEvent)
+lines = table(JobLine)
+
+STREAM_ROWS = 2000
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file to send: its body (bytes, or blocks of bytes to stream), media type and name."""
+
+    body: bytes | Iterator[bytes]
+    media_type: str
+    filename: str
+
+
+def timestamp(ms: int) -> str:
+    """``2026-11-23T10:00:00.123+00:00``: the log's ISO-8601 time with offset."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def one_line(text: str) -> str:
+    """CR and LF written as ``\\r`` and ``\\n`` so one event stays one line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _job_and_file(engine: Engine, job_id: int) -> tuple[Any, Any]:
+    with engine.connect() as conn:
+        job = conn.execute(select(jobs.c.id, jobs.c.job_type).where(jobs.c.id == job_id)).first()
+        if job is None:
+            raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+        file = conn.execute(
+            select(files.c.content, files.c.encoding).where(files.c.job_id == job_id)
+        ).first()
+    return job, file
+
+
+def _records(file: Any, job_type: int) -> Iterator[Record]:
+    return jobtypes.get(job_type).read(bytes(file.content))
+
+
+def original(engine: Engine, job_id: int) -> Download:
+    """The original upload, byte for byte, as its type stores it (a CSV, or a SCIM bulk job's
+    BulkRequest)."""
+    job, file = _job_and_file(engine, job_id)
+    job_type = jobtypes.get(job.job_type)
+    return Download(bytes(file.content), job_type.media_type, f"bulkjob-{job_id}.{job_type.suffix}")
+
+
+def extra(engine: Engine, job_id: int, name: str) -> Download:
+    """A download the job's type offers beyond the rest (``name``: the extra's path segment)."""
+    with engine.connect() as conn:
+        code = conn.execute(select(jobs.c.job_type).where(jobs.c.id == job_id)).scalar()
+        if code is None:
+            raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+        job_type = jobtypes.get(code)
+        found = job_type.extra(name)
+        if found is None:
+            offering = {t.name: e for t in jobtypes.registry().values() if (e := t.extra(name))}
+            label = next(iter(offering.values())).label if offering else name
+            names = " and ".join(offering) or "no"
+            raise NotFound(
+                f"Bulk job {job_id} is a {job_type.name} job; only {names} jobs have {label}",
+                str(job_id),
+            )
+        details = conn.execute(
+            select(lines.c.detail)
+            .where(lines.c.job_id == job_id, lines.c.detail.is_not(None))
+            .order_by(lines.c.line_number)
+        ).scalars()
+        body = found.render(iter(details))
+    return Download(body, found.media_type, f"bulkjob-{job_id}-{name}.{found.suffix}")
+
+
+def log(engine: Engine, job_id: int) -> Download:
+    """The job's log, assembled from its events and line outcomes."""
+    job, file = _job_and_file(engine, job_id)
+    body = as_bytes(_log_lines(engine, job_id, job.job_type, file))
+    return Download(body, "text/plain; charset=utf-8", f"bulkjob-{job_id}.log")
+
+
+def _log_lines(engine: Engine, job_id: int, job_type: int, file: Any) -> Iterator[str]:
+    describe = jobtypes.get(job_type).describe
+    unit = jobtypes.get(job_type).unit
+    records = _records(file, job_type)
+    with engine.connect() as conn:
+        conn = conn.execution_options(yield_per=STREAM_ROWS)
+        event_rows = conn.execute(
+            select(events.c.after_line, events.c.id, events.c.at_ms, events.c.message)
+            .where(events.c.job_id == job_id)
+            .order_by(events.c.after_line, events.c.id)
+        ).all()
+        line_rows = conn.execute(
+            select(lines.c.line_number, lines.c.at_ms, lines.c.ok, lines.c.message)
+            .where(lines.c.job_id == job_id)
+            .order_by(lines.c.line_number)
+        )
+        # An event placed after line N sorts after line N's outcome: key (N, 1) vs (N, 0).
+        keyed_events = (((e.after_line, 1, e.id), ("event", e)) for e in event_rows)
+        keyed_lines = (((r.line_number, 0, 0), ("line", r)) for r in line_rows)
+        for _key, (kind, row) in heapq.merge(keyed_events, keyed_lines, key=lambda x: x[0]):
+            if kind == "event":
+                yield f"{timestamp(row.at_ms)} - {one_line(row.message)}\n"
+                continue
+            record = next(records)
+            while record.line_number < row.line_number:
+                record = next(records)
+            stamp = timestamp(row.at_ms)
+            yield f"{stamp} - Processing {unit} {row.line_number}: {one_line(describe(record))}\n"
+            if row.ok:
+                yield f"{stamp} - {one_line(row.message)}\n"
+            else:
+                error = one_line(row.message)
+                yield f"{stamp} - Error processing {unit} {row.line_number}: {error}\n"
+
+
+def failed(engine: Engine, job_id: int) -> Download:
+    """The failed rows: the type's columns, then lineNumber and error."""
+    job, file = _job_and_file(engine, job_id)
+    columns = jobtypes.get(job.job_type).columns
+    rows = _failed_rows(engine, job_id, columns, _records(file, job.job_type))
+    return Download(as_bytes(csv_rows(rows)), CSV_TYPE, f"bulkjob-{job_id}-failed.csv")
+
+
+def _failed_rows(
+    engine: Engine, job_id: int, columns: Sequence[str], records: Iterator[Record]
+) -> Iterator[Sequence[str]]:
+    yield [*columns, "lineNumber", "error"]
+    with engine.connect() as conn:
+        failed = conn.execution_options(yield_per=STREAM_ROWS).execute(
+            select(lines.c.line_number, lines.c.message)
+            .where(lines.c.job_id == job_id, lines.c.ok == false())
+            .order_by(lines.c.line_number)
+        )
+        for row in failed:
+            record = next(records)
+            while record.line_number < row.line_number:
+                record = next(records)
+            yield [*record.values, str(row.line_number), row.message]

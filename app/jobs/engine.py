@@ -1,0 +1,412 @@
+"""The job engine: claim a job, run its records in chunks, record each outcome, finish it.
+
+Plain Python over the database; Celery only delivers "run job N". Every chunk commits its
+records' outcomes, the agents it changed, the job's counters and a renewed lease together, so
+a crash loses at most the chunk in flight, and a worker that resumes the job starts after the
+last committed line. The lease (owner + expiry on the job row) is taken with one conditional
+UPDATE, so two deliveries of the same task can never both run a job.
+
+Transient database errors (a dropped connection, a lock or serialization failure, SQLite's
+"database is locked") are retried with backoff for ``db_retry_seconds``; past that the runner
+gives up *for now* (the job is not failed: its lease lapses and the sweeper has it resumed).
+A job fails only for what retrying cannot mend. A stop request (SIGTERM) ends the run after the
+chunk in flight commits; the runner then releases the job so another worker resumes it at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Integer, cast, false, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
+
+from app.config import Settings
+from app.db import Database
+from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
+from app.db.sql import execute_many, now_ms
+from app.jobs import types as jobtypes
+from app.jobs.maintenance import open_window, windows
+from app.jobs.store import add_event
+from app.jobs.types.base import Run
+from app.jobs.types.csvfile import Record
+
+jobs = table(Job)
+files = table(JobFile)
+lines = table(JobLine)
+events = table(JobEvent)
+log = logging.getLogger(__name__)
+
+_INSERT_LINE = (
+    "INSERT INTO job_lines (job_id, line_number, at_ms, ok, message, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+T = TypeVar("T")
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (our lease lapsed); stop without writing."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that may well not happen again: worth retrying."""
+    if isinstance(exc, PendingRollbackError):  # a connection left unusable by such an error
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError)
+    )
+
+
+@dataclass
+class _Counts:
+    processed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_line: int = 0
+
+
+def worker_identity(host_name: str) -> str:
+    return f"{host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobRunner:
+    """Runs one job to its end (or until cancelled, or until its lease is lost)."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        job_id: int,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.job_id = job_id
+        self.should_stop = should_stop
+        self.owner = worker_identity(settings.host_name)
+        self.counts = _Counts()
+        # True when the run ended by handing the job back (shutdown): the caller re-dispatches.
+        self.released = False
+        self.retries = 0
+        self.final_state: int | None = None
+        self.run_state = Run(job_id, settings, None)
+
+    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+        """``action()``, retried with backoff while it fails with a transient database error."""
+        deadline = time.monotonic() + self.settings.db_retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return action()
+            except SQLAlchemyError as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                self.retries += 1
+                log.warning(
+                    "job %s: transient database error while %s, retrying in %.1f s: %s",
+                    self.job_id,
+                    what,
+                    delay,
+                    str(exc).splitlines()[0],
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _lease_until(self) -> int:
+        return now_ms() + self.settings.lease_seconds * 1000
+
+    def claim(self) -> bool:
+        """Take the job if it is Queued, or Processing with a lapsed lease."""
+        return self._retrying("claiming the job", self._claim)
+
+    def _claim(self) -> bool:
+        now = now_ms()
+        with self.db.write() as conn:
+            job = conn.execute(
+                select(jobs.c.start_ms, jobs.c.job_state, jobs.c.job_type).where(
+                    jobs.c.id == self.job_id
+                )
+            ).first()
+            if job is None:
+                return False
+            started_before = job.start_ms
+            if job.job_state == JobState.QUEUED and self._wait_for_window(conn):
+                return False
+            result = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == self.job_id,
+                    ((jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false()))
+                    | ((jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)),
+                )
+                .values(
+                    job_state=JobState.PROCESSING,
+                    lease_owner=self.owner,
+                    lease_until_ms=self._lease_until(),
+                    start_ms=func.coalesce(jobs.c.start_ms, now),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            done = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(cast(lines.c.ok, Integer)), 0),
+                    func.coalesce(func.max(lines.c.line_number), 0),
+                ).where(lines.c.job_id == self.job_id)
+            ).one()
+            self.counts = _Counts(
+                processed=done[0], succeeded=done[1], failed=done[0] - done[1], last_line=done[2]
+            )
+            host = self.settings.host_name
+            if started_before is None:
+                add_event(conn, self.job_id, f"Job started on {host}", now=now)
+                if jobtypes.get(job.job_type).header:
+                    add_event(conn, self.job_id, "Processing line 1: Header", now=now)
+            else:
+                add_event(
+                    conn,
+                    self.job_id,
+                    f"Job resumed on {host} after {jobtypes.get(job.job_type).unit} "
+                    f"{self.counts.last_line}",
+                    after_line=self.counts.last_line,
+                    now=now,
+                )
+        return True
+
+    def _wait_for_window(self, conn: Connection) -> bool:
+        """If a maintenance window is open, leave the job Queued and say so in its log (once)."""
+        found = open_window(windows(self.settings.maintenance_windows), datetime.now(UTC))
+        if found is None:
+            return False
+        window, closes = found
+        message = (
+            f"Job waiting: maintenance window {window.text} (UTC) is open until "
+            f"{closes.isoformat(timespec='seconds')}; the job starts when it closes"
+        )
+        last = conn.execute(
+            select(events.c.message)
+            .where(events.c.job_id == self.job_id)
+            .order_by(events.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if last != message:
+            add_event(conn, self.job_id, message)
+        # Not dispatched any more: the sweeper sends it again as soon as the window closes.
+        conn.execute(update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None))
+        return True
+
+    def load(self) -> tuple[jobtypes.JobType, Iterator[Record]]:
+        """The job's type and the records not yet committed."""
+        with self.db.read() as conn:
+            job = conn.execute(
+                select(jobs.c.job_type, jobs.c.origin).where(jobs.c.id == self.job_id)
+            ).one()
+            content = conn.execute(
+                select(files.c.content).where(files.c.job_id == self.job_id)
+            ).scalar_one()
+        job_type = jobtypes.get(job.job_type)
+        self.run_state = Run(self.job_id, self.settings, job.origin, job_type.unit)
+        last = self.counts.last_line
+        records = job_type.read(bytes(content))
+        del content
+        return job_type, (r for r in records if r.line_number > last)
+
+    def run(self) -> int | None:
+        """Claim and run the job; return its final state, or None if it was not ours to run."""
+        if not self.claim():
+            log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
+            return None
+        log.info("job %s claimed", self.job_id, extra={"job_id": self.job_id, "worker": self.owner})
+        return self.process()
+
+    def process(self) -> int | None:
+        """Run the claimed job's remaining records to the end, a chunk at a time."""
+        try:
+            job_type, records = self._retrying("reading the file", self.load)
+            while True:
+                chunk = list(itertools.islice(records, self.settings.chunk_size))
+                if not chunk:
+                    return self._retrying("finishing", lambda: self.finish(cancelled=False))
+                if self.run_chunk(job_type, chunk) is not None:
+                    return self._retrying("cancelling", lambda: self.finish(cancelled=True))
+                if self.run_state.stopped is not None:
+                    return self._retrying("finishing", lambda: self.finish(cancelled=False))
+                if self.should_stop():
+                    self._retrying("handing the job back", self.release)
+                    return None
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; stopping", self.job_id)
+            return None
+        except SQLAlchemyError as exc:
+            if not is_transient(exc):
+                log.exception("job %s failed", self.job_id)
+                return self.fail(f"{type(exc).__name__}: {exc}")
+            # Not a failure of the job: the database is unreachable. The lease lapses and the
+            # sweeper has the job resumed from its last committed chunk.
+            log.error(
+                "job %s: database unavailable for %s s; leaving the job to be resumed: %s",
+                self.job_id,
+                self.settings.db_retry_seconds,
+                str(exc).splitlines()[0],
+            )
+            return None
+        except Exception as exc:
+            log.exception("job %s failed", self.job_id)
+            return self.fail(f"{type(exc).__name__}: {exc}")
+
+    def run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
+        """Apply one chunk and commit it with its outcomes; return who cancelled, if anyone."""
+        return self._retrying("applying a chunk", lambda: self._run_chunk(job_type, chunk))
+
+    def _run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
+        with self.db.write() as conn:
+            cancelled_by = self._check_lease(conn)
+            if cancelled_by is not None:
+                return cancelled_by
+            run = self.run_state
+            run.failed = self.counts.failed
+            run.stopped = None
+            outcomes = job_type.apply_chunk(conn, chunk, run)
+            at = now_ms()
+            execute_many(
+                conn,
+                _INSERT_LINE,
+                [(self.job_id, o.line_number, at, o.ok, o.message, o.detail) for o in outcomes],
+            )
+            succeeded = sum(1 for o in outcomes if o.ok)
+            counts = self.counts
+            new = _Counts(
+                processed=counts.processed + len(outcomes),
+                succeeded=counts.succeeded + succeeded,
+                failed=counts.failed + len(outcomes) - succeeded,
+                last_line=outcomes[-1].line_number if outcomes else counts.last_line,
+            )
+            self._save_counts(conn, new, lease_until_ms=self._lease_until())
+        self.counts = new
+        return None
+
+    def _check_lease(self, conn: Connection) -> str | None:
+        """Raise LeaseLost if the job is no longer ours; return the canceller if cancelled."""
+        row = conn.execute(
+            select(jobs.c.lease_owner, jobs.c.cancel_requested).where(jobs.c.id == self.job_id)
+        ).first()
+        if row is None or row.lease_owner != self.owner:
+            raise LeaseLost
+        if row.cancel_requested:
+            return "cancelled"
+        return None
+
+    def _save_counts(self, conn: Connection, counts: _Counts, **values: Any) -> None:
+        result = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == self.job_id, jobs.c.lease_owner == self.owner)
+            .values(
+                processed_records=counts.processed,
+                succeeded_records=counts.succeeded,
+                failed_records=counts.failed,
+                **values,
+            )
+        )
+        if result.rowcount != 1:
+            raise LeaseLost
+
+    def finish(self, cancelled: bool) -> int:
+        counts = self.counts
+        unit = self.run_state.unit
+        stopped = self.run_state.stopped
+        if cancelled:
+            state, message = JobState.CANCELLED, f"Job cancelled after {unit} {counts.last_line}"
+        elif counts.failed == 0 and counts.processed > 0:
+            state, message = JobState.SUCCEEDED, "Job completed successfully"
+        elif counts.succeeded == 0:
+            state, message = JobState.FAILED, "Job failed due to errors"
+        else:
+            state, message = JobState.PARTIAL, "Job partially completed due to errors"
+        messages = [message, self._summary()]
+        if stopped is not None:
+            messages.insert(0, f"Job stopped early: {stopped}")
+        self._end(state, messages)
+        return state
+
+    def release(self) -> None:
+        """Hand the job back after a committed chunk (shutdown): another worker resumes it."""
+        now = now_ms()
+        with self.db.write() as conn:
+            self._save_counts(
+                conn, self.counts, lease_owner=None, lease_until_ms=0, dispatched_ms=None
+            )
+            add_event(
+                conn,
+                self.job_id,
+                f"Worker {self.settings.host_name} stopping after {self.run_state.unit} "
+                f"{self.counts.last_line}; "
+                "the job will resume on another worker",
+                after_line=self.counts.last_line,
+                now=now,
+            )
+        self.released = True
+
+    def fail(self, reason: str) -> int | None:
+        try:
+            self._retrying(
+                "failing the job",
+                lambda: self._end(JobState.FAILED, [f"Job failed: {reason}", self._summary()]),
+            )
+        except (LeaseLost, SQLAlchemyError):
+            log.exception("job %s: could not record its failure", self.job_id)
+            return None
+        return JobState.FAILED
+
+    def _summary(self) -> str:
+        c = self.counts
+        unit = self.run_state.unit
+        return f"{c.processed} {unit}s processed, {c.succeeded} succeeded, {c.failed} failed"
+
+    def _end(self, state: int, messages: list[str]) -> None:
+        now = now_ms()
+        with self.db.write() as conn:
+            self._save_counts(
+                conn,
+                self.counts,
+                job_state=state,
+                end_ms=now,
+                lease_owner=None,
+                lease_until_ms=None,
+            )
+            for message in messages:
+                add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
+        c = self.counts
+        log.info(
+            "job %s finished: %s",
+            self.job_id,
+            JobState.NAMES.get(state, state),
+            extra={
+                "job_id": self.job_id,
+                "state": state,
+                "processed": c.processed,
+                "succeeded": c.succeeded,
+                "failed": c.failed,
+            },
+        )
+
+
+def run_job(
+    db: Database,
+    settings: Settings,
+    job_id: int,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> JobRunner:
+    """Run job ``job_id`` if it is ours to run; the runner tells what happened."""
+    runner = JobRunner(db, settings, job_id, should_stop)
+    runner.final_state = runner.run()
+    return runner

@@ -1,0 +1,208 @@
+"""Bulk jobs in the database: create (see ``app.jobs.submit``), read, list, update, cancel,
+delete."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from app.db import listing
+from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
+from app.db.sql import now_ms
+from app.exceptions import (
+    FieldRequired,
+    InvalidInput,
+    JobActive,
+    NotFound,
+    StaleChangeStamp,
+)
+from app.jobs.check import CheckedFile, check_description
+
+logger = logging.getLogger(__name__)
+
+jobs = table(Job)
+files = table(JobFile)
+events = table(JobEvent)
+lines = table(JobLine)
+
+SORTABLE = {
+    "description": jobs.c.description,
+    "jobType": jobs.c.job_type,
+    "jobState": jobs.c.job_state,
+    "jobHostName": jobs.c.job_host_name,
+    "createDateTime": jobs.c.create_ms,
+    "startDateTime": jobs.c.start_ms,
+    "endDateTime": jobs.c.end_ms,
+}
+FILTERS: dict[str, listing.Filter] = {
+    "jobState": lambda v: jobs.c.job_state == listing.parse_int("jobState", v),
+    "jobType": lambda v: jobs.c.job_type == listing.parse_int("jobType", v),
+}
+
+
+def create_job(
+    conn: Connection,
+    checked: CheckedFile,
+    description: str | None,
+    created_by: str,
+    host_name: str,
+    origin: str | None = None,
+) -> int:
+    """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
+    base URL the job's results point into (SCIM bulk jobs)."""
+    now = now_ms()
+    job_id = conn.execute(
+        insert(jobs)
+        .values(
+            change_stamp=0,
+            description=check_description(description),
+            job_type=checked.job_type,
+            job_state=JobState.QUEUED,
+            job_host_name=host_name,
+            created_by=created_by,
+            create_ms=now,
+            total_records=checked.total_records,
+            processed_records=0,
+            succeeded_records=0,
+            failed_records=0,
+            cancel_requested=False,
+            dispatched_ms=now,
+            origin=origin,
+        )
+        .returning(jobs.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(files).values(job_id=job_id, content=checked.content, encoding=checked.encoding)
+    )
+    add_event(conn, job_id, f"Job created by {created_by} on {host_name}", now=now)
+    return int(job_id)
+
+
+def add_event(
+    conn: Connection, job_id: int, message: str, after_line: int = 0, now: int | None = None
+) -> None:
+    conn.execute(
+        insert(events).values(
+            job_id=job_id, at_ms=now or now_ms(), after_line=after_line, message=message
+        )
+    )
+
+
+def get_job(conn: Connection, job_id: int) -> Row[Any]:
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+    return row
+
+
+def list_jobs(
+    conn: Connection, page: listing.Page, q: str | None, sort: str | None
+) -> tuple[list[Row[Any]], int, int]:
+    """One page of jobs: (rows, total, the start index actually used)."""
+    conditions = listing.parse_query(
+        q, FILTERS, lambda term: listing.contains(jobs.c.description, term)
+    )
+    order = listing.parse_sort(sort, SORTABLE)
+    total = conn.execute(select(func.count()).select_from(jobs).where(*conditions)).scalar_one()
+    start = listing.clamp_start(page, total)
+    ordering: list[Any]
+    if order is None:
+        ordering = [jobs.c.create_ms.desc(), jobs.c.id.desc()]
+    else:
+        _name, column, descending = order
+        ordering = [column.desc(), jobs.c.id.desc()] if descending else [column, jobs.c.id]
+    rows = conn.execute(
+        select(jobs)
+        .where(*conditions)
+        .order_by(*ordering)
+        .offset(start)
+        .limit(page.results_per_page)
+    ).all()
+    return list(rows), int(total), start
+
+
+def update_job(
+    conn: Connection,
+    job_id: int,
+    change_stamp: int | None,
+    description: str | None,
+    job_state: int | None,
+    actor: str,
+) -> Row[Any]:
+    """PUT: change the description and/or cancel, guarded by the changeStamp."""
+    if change_stamp is None:
+        raise FieldRequired("changeStamp is required", "changeStamp")
+    job = get_job(conn, job_id)
+    if change_stamp != job.change_stamp:
+        raise StaleChangeStamp(
+            f"changeStamp {change_stamp} is stale; the job's is {job.change_stamp}", "changeStamp"
+        )
+    values: dict[str, Any] = {"change_stamp": jobs.c.change_stamp + 1}
+    if description is not None:
+        values["description"] = check_description(description)
+    if job_state is not None and job_state != job.job_state:
+        if job_state != JobState.CANCELLED:
+            raise InvalidInput("jobState can only be set to 5 (Cancelled)", "jobState")
+        if job.job_state not in JobState.ACTIVE:
+            raise InvalidInput(
+                f"Job {job_id} has finished ({JobState.NAMES[job.job_state]}); "
+                "only a Queued or Processing job can be cancelled",
+                "jobState",
+            )
+        values["cancel_requested"] = True
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.change_stamp == change_stamp)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise StaleChangeStamp("The job was changed at the same time; read it again", "changeStamp")
+    if values.get("cancel_requested"):
+        _cancel_if_queued(conn, job_id, actor)
+    return get_job(conn, job_id)
+
+
+def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
+    """A Queued job is cancelled at once; a Processing one stops at its next chunk."""
+    now = now_ms()
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.job_state == JobState.QUEUED)
+        .values(job_state=JobState.CANCELLED, end_ms=now)
+    )
+    logger.info("Job %d: cancellation requested by %s", job_id, actor)
+    if result.rowcount == 1:
+        add_event(conn, job_id, f"Job cancelled by {actor}", now=now)
+        add_event(conn, job_id, "0 lines processed, 0 succeeded, 0 failed", now=now)
+    else:
+        done = conn.execute(
+            select(func.coalesce(func.max(lines.c.line_number), 0)).where(lines.c.job_id == job_id)
+        ).scalar_one()
+        add_event(conn, job_id, f"Cancellation requested by {actor}", after_line=done, now=now)
+
+
+def delete_job(conn: Connection, job_id: int, actor: str = "") -> None:
+    """Delete a finished job with its file, lines and log; the server log keeps who did it."""
+    job = get_job(conn, job_id)
+    if job.job_state in JobState.ACTIVE:
+        raise JobActive(
+            f"Job {job_id} is {JobState.NAMES[job.job_state]}; cancel it before deleting it",
+            str(job_id),
+        )
+    for child in (lines, events, files):
+        conn.execute(delete(child).where(child.c.job_id == job_id))
+    result = conn.execute(
+        delete(jobs).where(jobs.c.id == job_id, jobs.c.job_state.not_in(JobState.ACTIVE))
+    )
+    if result.rowcount != 1:
+        raise JobActive(f"Job {job_id} is active; cancel it before deleting it", str(job_id))
+    # The job's own log goes with it, so the server log is the record of who deleted it.
+    logger.info(
+        "Job %d (%r, created by %s) deleted by %s",
+        job_id,
+        job.description,
+        job.created_by,
+        actor or "(unknown)",
+    )

@@ -1,0 +1,108 @@
+"""What a job type is: how its stored file is read into records, how a record is described in
+the log, how a chunk of records is applied, and what a job of the type offers for download."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a job's file: the line (or position) it starts on and its values in the
+    type's column order."""
+
+    line_number: int
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one record: ``message`` is "Updated ..." or "field: reason"; ``detail``
+    a structured result where the type has one (kept in ``job_lines.detail``)."""
+
+    line_number: int
+    ok: bool
+    message: str
+    detail: str | None = None
+
+
+@dataclass
+class Run:
+    """One run of a job by a worker, as a job type sees it. ``memo`` lives as long as the run
+    (a resumed job starts a new run); a type sets ``stopped`` to end the job early, giving why."""
+
+    job_id: int
+    settings: Settings
+    origin: str | None
+    unit: str = "line"
+    failed: int = 0  # records failed before this chunk
+    memo: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A download a job type offers beyond the log, the original file and the failed rows.
+
+    Served at ``/bulkjob/<id>/<name>`` (and the console's ``/jobs/<id>/<name>``), linked from the
+    job's representation as ``field``; ``render`` builds it from the job's stored outcomes
+    (``job_lines.detail``, in line order) inside one read transaction.
+    """
+
+    name: str
+    field: str
+    label: str
+    media_type: str
+    suffix: str
+    render: Callable[[Iterator[str]], bytes]
+
+
+class JobType(ABC):
+    """One kind of bulk job, listed in ``app.jobs.types.TYPE_MODULES``."""
+
+    code: int
+    name: str
+    columns: tuple[str, ...]
+    # Columns written into the "Processing line N: ..." log line.
+    logged_columns: tuple[str, ...]
+    # What the log calls a record, and whether the stored file starts with a header line.
+    unit = "line"
+    header = True
+    # Whether a CSV upload to /bulkjob may create a job of this type.
+    uploadable = True
+    # The stored file, as the original-file download serves it, and what the console calls it.
+    media_type = "text/csv"
+    suffix = "csv"
+    original_label = "the original CSV"
+    extras: tuple[Extra, ...] = ()
+
+    @abstractmethod
+    def check(self, content: bytes) -> tuple[int, str]:
+        """How many records the file holds, and its text encoding; raises (a domain exception
+        saying what is wrong, and where) for a file a job of this type cannot run."""
+
+    @abstractmethod
+    def read(self, content: bytes) -> Iterator[Record]:
+        """The records of a stored file, in line order (the file passed :meth:`check`)."""
+
+    def describe(self, record: Record) -> str:
+        """The record as the log shows it, e.g. ``userName=a, newUserName=b``."""
+        index = {c: i for i, c in enumerate(self.columns)}
+        return ", ".join(f"{c}={record.values[index[c]]}" for c in self.logged_columns)
+
+    def extra(self, name: str) -> Extra | None:
+        return next((extra for extra in self.extras if extra.name == name), None)
+
+    @abstractmethod
+    def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
+        """Apply ``records`` inside the caller's transaction; return one outcome per record,
+        in order. Fewer outcomes than records (with ``run.stopped`` set) ends the job after
+        the last one."""

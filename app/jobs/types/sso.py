@@ -1,0 +1,185 @@
+"""Job type 5: SSO migration. Renames agents to their SSO user names and enables SSO.
+
+A chunk is decided in memory against one read of the agents it names, then written with one
+executemany of conditional updates. If another job changed one of those agents in the meantime
+(the conditional update misses, or the unique user-name index refuses), the chunk is redone
+record by record under row locks, so the database, not timing, decides every record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.db.sql import execute_many, is_postgres, now_ms, sql
+from app.jobs.types.base import Outcome, Record, Run
+from app.jobs.types.csvfile import CsvJobType
+from app.urls import agent_path
+
+MAX_USER_NAME = 255
+
+_UPDATE = (
+    "UPDATE agents SET user_name = ?, user_name_key = ?, sso_enabled = TRUE, "
+    "change_stamp = change_stamp + 1, modified_ms = ? "
+    "WHERE id = ? AND sso_enabled = FALSE AND change_stamp = ?"
+)
+
+
+@dataclass(slots=True)
+class _Agent:
+    id: int
+    user_name: str
+    key: str
+    sso: bool
+    change_stamp: int
+
+
+def user_name_key(name: str) -> str:
+    """The case-insensitive form of a user name, as the unique index holds it (``str.lower``)."""
+    return name.lower()
+
+
+def valid_new_user_name(name: str) -> bool:
+    """At most 255 printable ASCII characters, no spaces (str methods: this runs per row)."""
+    return len(name) <= MAX_USER_NAME and name.isascii() and name.isprintable() and " " not in name
+
+
+class _Conflict(Exception):
+    """The chunk's read is out of date: another transaction changed an agent it names."""
+
+
+class SsoMigration(CsvJobType):
+    code = 5
+    name = "SSO migration"
+    columns = ("userName", "firstName", "lastName", "newUserName")
+    logged_columns = ("userName", "newUserName")
+
+    def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
+        savepoint = conn.begin_nested()
+        try:
+            outcomes = self._apply_set_based(conn, records)
+        except (_Conflict, IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and not _lost_a_race(exc):
+                raise  # e.g. the connection dropped: the engine retries the whole chunk
+            savepoint.rollback()
+            return [self._apply_one(conn, record) for record in records]
+        savepoint.commit()
+        return outcomes
+
+    # The fast path --------------------------------------------------------------------------
+
+    def _apply_set_based(self, conn: Connection, records: Sequence[Record]) -> list[Outcome]:
+        keys = {r.values[0].lower() for r in records if r.values[0]}
+        keys.update(r.values[3].lower() for r in records if r.values[3])
+        agents = _read_agents(conn, keys)
+        outcomes: list[Outcome] = []
+        updates: list[tuple[str, str, int, int, int]] = []
+        now = now_ms()
+        for record in records:
+            outcome, agent, new_name = _decide(record, agents)
+            outcomes.append(outcome)
+            if agent is None:
+                continue
+            new_key = new_name.lower()
+            updates.append((new_name, new_key, now, agent.id, agent.change_stamp))
+            if agent.key != new_key:
+                del agents[agent.key]
+                agent.key = new_key
+                agents[new_key] = agent
+            agent.user_name = new_name
+            agent.sso = True
+        if execute_many(conn, _UPDATE, updates) != len(updates):
+            raise _Conflict
+        return outcomes
+
+    # The careful path -----------------------------------------------------------------------
+
+    def _apply_one(self, conn: Connection, record: Record) -> Outcome:
+        user_name, _first, _last, new_user_name = record.values
+        keys = {user_name_key(user_name)} if user_name else set()
+        if new_user_name:
+            keys.add(user_name_key(new_user_name))
+        savepoint = conn.begin_nested()
+        try:
+            outcome, agent, new_name = _decide(record, _read_agents(conn, keys))
+            if agent is not None:
+                key = user_name_key(new_name)
+                row = (new_name, key, now_ms(), agent.id, agent.change_stamp)
+                if execute_many(conn, _UPDATE, [row]) != 1:
+                    raise _Conflict
+        except IntegrityError:
+            savepoint.rollback()
+            message = f"newUserName: The specified newUserName is already in use: {new_user_name}"
+            return Outcome(record.line_number, False, message)
+        except _Conflict:
+            # Cannot happen while the agent's row is locked; said plainly if it ever does.
+            savepoint.rollback()
+            message = (
+                f"userName: The agent was changed by another job at the same time: {user_name}"
+            )
+            return Outcome(record.line_number, False, message)
+        savepoint.commit()
+        return outcome
+
+
+# PostgreSQL: deadlock detected, serialization failure, lock not available.
+_RACE_STATES = {"40P01", "40001", "55P03"}
+
+
+def _lost_a_race(exc: OperationalError) -> bool:
+    """An error that says another transaction got there first, not that the database failed."""
+    return getattr(exc.orig, "sqlstate", None) in _RACE_STATES
+
+
+def _read_agents(conn: Connection, keys: set[str]) -> dict[str, _Agent]:
+    """The agents holding ``keys``, by key; on PostgreSQL locked in id order (no deadlocks).
+
+    SQLite needs no row locks: a writer holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    if not keys:
+        return {}
+    select = "SELECT id, user_name, user_name_key, sso_enabled, change_stamp FROM agents "
+    key_list = sorted(keys)
+    if is_postgres(conn):
+        statement = select + "WHERE user_name_key = ANY(%s) ORDER BY id FOR UPDATE"
+        rows = conn.exec_driver_sql(statement, (key_list,)).all()
+    else:
+        marks = ",".join("?" * len(key_list))
+        statement = sql(conn, f"{select}WHERE user_name_key IN ({marks})")
+        rows = conn.exec_driver_sql(statement, tuple(key_list)).all()
+    return {row[2]: _Agent(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows}
+
+
+def _decide(record: Record, agents: dict[str, _Agent]) -> tuple[Outcome, _Agent | None, str]:
+    """Judge one record against the agents as they stand; return the agent to update, if any."""
+    user_name, _first, _last, new_user_name = record.values
+    line = record.line_number
+    if not user_name:
+        return Outcome(line, False, "userName: userName is required"), None, ""
+    agent = agents.get(user_name.lower())
+    if agent is None:
+        message = f"userName: The specified agent userName does not exist: {user_name}"
+        return Outcome(line, False, message), None, ""
+    if agent.sso:
+        message = f"userName: The specified agent userName is already enabled for SSO: {user_name}"
+        return Outcome(line, False, message), None, ""
+    new_name = agent.user_name
+    if new_user_name and new_user_name != agent.user_name:
+        if not valid_new_user_name(new_user_name):
+            message = (
+                "newUserName: The newUserName must be at most 255 printable ASCII characters "
+                f"without spaces: {new_user_name}"
+            )
+            return Outcome(line, False, message), None, ""
+        holder = agents.get(new_user_name.lower())
+        if holder is not None and holder is not agent:
+            message = f"newUserName: The specified newUserName is already in use: {new_user_name}"
+            return Outcome(line, False, message), None, ""
+        new_name = new_user_name
+    return Outcome(line, True, f"Updated {agent_path(agent.id)}"), agent, new_name
+
+
+JOB_TYPE = SsoMigration()

@@ -1,0 +1,65 @@
+"""/Bulk (RFC 7644 §3.7): many operations in one request. Thin: read, call app.scim.bulk.
+
+With ``Prefer: respond-async`` (RFC 7240) the request becomes a bulk job of type 100, answered
+202 Accepted with the job's Location, and run by the workers like a CSV job; otherwise it runs
+here and now.
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, request
+
+from app.db import db
+from app.jobs.submit import submit
+from app.scim import bulk as scim_bulk
+from app.scim.bulkjob import JOB_TYPE
+from app.scim.http import bp
+from app.scim.http.responses import base_url, check_media_type, scim_response
+from app.scim.resources import loads_body
+from app.urls import job_path
+
+
+def _body() -> bytes:
+    """The request body, refused with 413 past maxPayloadSize before it is parsed."""
+    length = request.content_length
+    if length is not None and length > scim_bulk.MAX_PAYLOAD_BYTES:
+        raise scim_bulk.too_large(length)
+    data = request.get_data()
+    if len(data) > scim_bulk.MAX_PAYLOAD_BYTES:
+        raise scim_bulk.too_large(len(data))
+    return data
+
+
+def _wants_async() -> bool:
+    preferences = ",".join(request.headers.getlist("Prefer")).lower()
+    return any(part.split(";")[0].strip() == "respond-async" for part in preferences.split(","))
+
+
+@bp.post("/Bulk")
+def bulk() -> Response:
+    """Run a BulkRequest; a BulkResponse with one entry per operation run."""
+    check_media_type()
+    content = _body()
+    parsed = scim_bulk.parse_document(loads_body(content))
+    settings = current_app.config["SETTINGS"]
+    if _wants_async():
+        return _as_job(content, len(parsed.operations))
+    context = scim_bulk.Context(base_url(), settings.scim_default_peripheral, parsed.defined())
+    with db.write() as conn:
+        results = scim_bulk.run(conn, parsed, context)
+    return scim_response(scim_bulk.response(results))
+
+
+def _as_job(content: bytes, operations: int) -> Response:
+    """Store the request as a Queued job and queue it; 202 with the job's Location."""
+    job_id = submit(
+        current_app,
+        content,
+        description=f"SCIM bulk request of {operations} operations",
+        created_by=g.principal.username,
+        job_type=JOB_TYPE.code,
+        uploaded=False,
+        origin=base_url(),
+    )
+    location = f"{request.host_url.rstrip('/')}{job_path(job_id)}"
+    return scim_response(None, 202, {"Location": location, "Preference-Applied": "respond-async"})

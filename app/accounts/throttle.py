@@ -1,7 +1,7 @@
 """Rate limiting of failed sign-ins, shared by every web process that can see the same store.
 
-The rule (SPEC §8): after ``limit`` failures within ``window`` seconds from one client address,
-that address is refused (429) for ``block`` seconds, whatever credentials it sends. After
+The rule (README: Security): after ``limit`` failures within ``window`` seconds from one client
+address, that address is refused (429) for ``block`` seconds, whatever credentials it sends. After
 ``limit`` failures for one user name (from anywhere), that name is refused for ``block`` seconds
 from every address that failed for it; an address with no failure for the name is still checked,
 so the real owner signing in from elsewhere gets in, while each new address an attacker brings

@@ -10,7 +10,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.accounts.roles import READ_JOBS, WRITE_JOBS
-from app.api.schemas import bulk_job_schema
 from app.console import bp, error_page
 from app.console.auth import current, json_endpoint, page
 from app.console.formatting import state_name
@@ -122,15 +121,25 @@ def jobs_status() -> Response | tuple[Response, int]:
                 row = store.get_job(conn, job_id)
             except ServiceError:
                 continue  # deleted meanwhile: the page simply stops following it
-            found.append(
-                {
-                    "id": row.id,
-                    **bulk_job_schema.dump(row),
-                    "jobStateName": state_name(row.job_state),
-                    "active": row.job_state in JobState.ACTIVE,
-                }
-            )
+            found.append(_progress(row))
     return jsonify(bulkJobs=found)
+
+
+def _progress(row: Any) -> dict[str, Any]:
+    """What the pages' script updates as a job runs (console.js), under the API's names."""
+    progress = {
+        "id": row.id,
+        "jobState": row.job_state,
+        "jobStateName": state_name(row.job_state),
+        "active": row.job_state in JobState.ACTIVE,
+        "totalRecords": row.total_records,
+        "processedRecords": row.processed_records,
+        "succeededRecords": row.succeeded_records,
+        "failedRecords": row.failed_records,
+        "startDateTime": row.start_ms,
+        "endDateTime": row.end_ms,
+    }
+    return {key: value for key, value in progress.items() if value is not None}
 
 
 def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> tuple[str, int]:

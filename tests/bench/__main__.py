@@ -1,4 +1,4 @@
-"""``make bench``: the figures of SPEC §13, printed (never asserted in tests).
+"""``make bench``: the performance figures the README lists, printed (never asserted in tests).
 
 1. A 3 MB SSO-migration job (50,000 rows) against a 60,000-agent directory on SQLite, run by a
    real worker process: the job's processing time (startDateTime to endDateTime) beside a bare
@@ -259,7 +259,7 @@ def main() -> int:
         template = template_benchmark(root / "template")
         bulk = scim_bulk_benchmark(root / "scim")
     ratio = job["processing"] / job["floor"]
-    print("bulkjob benchmark (SPEC §13)")
+    print("bulkjob benchmark")
     print(
         f"  3 MB SSO job: {job['rows']:,} rows, {job['bytes'] / 1024 / 1024:.2f} MB, "
         f"{DIRECTORY:,} agents; state {job['state']}, "

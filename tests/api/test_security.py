@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 
 from app.db import db
 from app.jobs import store as jobs
+from tests.api.test_endpoints import BASE, GOOD, JSON, create, job_id_of, put
 from tests.conftest import basic
-from tests.test_api import BASE, GOOD, JSON, create, job_id_of, put
-from tests.test_web import signed_in
+from tests.console.test_pages import signed_in
 
 NOT_SECRET = "SELECT password_hash FROM users"
 

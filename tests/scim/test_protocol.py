@@ -12,7 +12,7 @@ from app.accounts import users
 from app.db import db
 from tests import factories
 from tests.conftest import basic
-from tests.test_scim_users import (
+from tests.scim.test_users import (
     AGENT,
     ENTERPRISE,
     ERROR,

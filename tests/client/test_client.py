@@ -26,7 +26,7 @@ from app.db import db
 from app.jobs import engine
 from tests import factories
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class CountingTransport(httpx.WSGITransport):

@@ -14,7 +14,7 @@ from app.db import db
 from app.db.models import Agent, AgentTeam, table
 from tests import factories
 from tests.conftest import basic
-from tests.test_scim_users import PATCH, assert_scim_error, send
+from tests.scim.test_users import PATCH, assert_scim_error, send
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 TEAM = "urn:bulkjob:params:scim:schemas:extension:agentteam:2.0:Group"

@@ -1,4 +1,4 @@
-"""Failed sign-ins are rate limited (SPEC §8) on the API and the console, across processes."""
+"""Failed sign-ins are rate limited (README: Security) on the API and the console, across processes."""
 
 from __future__ import annotations
 

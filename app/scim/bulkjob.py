@@ -2,8 +2,8 @@
 ``Prefer: respond-async``, what Microsoft Entra's bulkUpload does).
 
 The stored file is the request as sent. Its records are the operations in the order they run
-(``scim_bulk.plan``: after the POSTs whose bulkIds they reference), numbered from 1 in that order;
-the log names an operation's place in the request where the two differ. Each operation's
+(``bulk_request.plan``: after the POSTs whose bulkIds they reference), numbered from 1 in that
+order; the log names an operation's place in the request where the two differ. Each operation's
 BulkResponse entry is kept in ``job_lines.detail``: the final BulkResponse is read from there, and
 so are the bulkIds already resolved when a job resumes on another worker. As Entra's bulkUpload
 does, a POST /Users whose externalId already exists updates that user (said in the log line), so
@@ -21,7 +21,8 @@ from sqlalchemy import Connection, select
 from app.db.models import JobFile, JobLine, table
 from app.jobs.types.base import Extra, JobType, Outcome, Record, Run
 from app.scim import bulk as scim_bulk
-from app.scim.resources import loads_body
+from app.scim import bulk_request
+from app.scim.bulk_request import BulkRequest, Operation
 from app.scim.users import NewAgents
 
 files = table(JobFile)
@@ -30,13 +31,13 @@ lines = table(JobLine)
 
 @dataclass(frozen=True)
 class _Plan:
-    request: scim_bulk.BulkRequest
-    order: list[scim_bulk.Operation]
+    request: BulkRequest
+    order: list[Operation]
 
 
 def _plan(content: bytes) -> _Plan:
-    request = scim_bulk.parse_document(loads_body(content))
-    return _Plan(request, scim_bulk.plan(request))
+    request = bulk_request.loads(content)
+    return _Plan(request, bulk_request.plan(request))
 
 
 def bulk_response(details: Iterator[str]) -> bytes:
@@ -70,7 +71,7 @@ class ScimBulk(JobType):
 
     def check(self, content: bytes) -> tuple[int, str]:
         """A BulkRequest as RFC 7644 §3.7 has it (raises the SCIM error the request gets)."""
-        return len(scim_bulk.parse_document(loads_body(content)).operations), "utf-8"
+        return len(bulk_request.loads(content).operations), "utf-8"
 
     def read(self, content: bytes) -> Iterator[Record]:
         for position, op in enumerate(_plan(content).order, start=1):
@@ -112,7 +113,7 @@ class ScimBulk(JobType):
         ]
 
 
-def _context(conn: Connection, run: Run, request: scim_bulk.BulkRequest) -> scim_bulk.Context:
+def _context(conn: Connection, run: Run, request: BulkRequest) -> scim_bulk.Context:
     context = scim_bulk.Context(
         base_url=run.origin or "",
         default_peripheral=run.settings.scim_default_peripheral,

@@ -12,21 +12,21 @@ from flask import Response, current_app, g, request
 from app.db import db
 from app.jobs.submit import submit
 from app.scim import bulk as scim_bulk
+from app.scim import bulk_request
 from app.scim.bulkjob import JOB_TYPE
 from app.scim.http import bp
 from app.scim.http.responses import base_url, check_media_type, scim_response
-from app.scim.resources import loads_body
 from app.urls import job_path
 
 
 def _body() -> bytes:
     """The request body, refused with 413 past maxPayloadSize before it is parsed."""
     length = request.content_length
-    if length is not None and length > scim_bulk.MAX_PAYLOAD_BYTES:
-        raise scim_bulk.too_large(length)
+    if length is not None and length > bulk_request.MAX_PAYLOAD_BYTES:
+        raise bulk_request.too_large(length)
     data = request.get_data()
-    if len(data) > scim_bulk.MAX_PAYLOAD_BYTES:
-        raise scim_bulk.too_large(len(data))
+    if len(data) > bulk_request.MAX_PAYLOAD_BYTES:
+        raise bulk_request.too_large(len(data))
     return data
 
 
@@ -40,7 +40,7 @@ def bulk() -> Response:
     """Run a BulkRequest; a BulkResponse with one entry per operation run."""
     check_media_type()
     content = _body()
-    parsed = scim_bulk.parse_document(loads_body(content))
+    parsed = bulk_request.loads(content)
     settings = current_app.config["SETTINGS"]
     if _wants_async():
         return _as_job(content, len(parsed.operations))

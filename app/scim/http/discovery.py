@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response
 
-from app.scim import bulk as scim_bulk
+from app.scim import bulk_request
 from app.scim.exceptions import ResourceNotFound
 from app.scim.groups import GROUP, TEAM
 from app.scim.http import bp
@@ -211,8 +211,8 @@ def service_provider_config() -> Response:
             "patch": {"supported": True},
             "bulk": {
                 "supported": True,
-                "maxOperations": scim_bulk.MAX_OPERATIONS,
-                "maxPayloadSize": scim_bulk.MAX_PAYLOAD_BYTES,
+                "maxOperations": bulk_request.MAX_OPERATIONS,
+                "maxPayloadSize": bulk_request.MAX_PAYLOAD_BYTES,
             },
             "filter": {"supported": True, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": False},

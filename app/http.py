@@ -1,13 +1,26 @@
 """What every HTTP layer (the API, SCIM, the console, ops) shares: the ``<id:...>`` URL
-converter, the security headers and file downloads as responses."""
+converter, the status of each domain refusal, the security headers and downloads as responses."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import werkzeug.exceptions
 from flask import Flask, Response
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map
+
+from app.exceptions import (
+    Forbidden,
+    InvalidInput,
+    JobActive,
+    NotAuthorized,
+    NotFound,
+    ServiceError,
+    StaleChangeStamp,
+    TooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 
 if TYPE_CHECKING:
     from app.jobs.downloads import Download
@@ -23,6 +36,19 @@ SECURITY_HEADERS = {
 }
 NOTHING_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
+# The HTTP status of each refusal, for the API's apiErrors and the console's error pages alike.
+STATUS_BY_ERROR: dict[type[ServiceError], int] = {
+    InvalidInput: 400,
+    NotAuthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    StaleChangeStamp: 409,
+    JobActive: 409,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
+    TooManyRequests: 429,
+}
+
 
 class IdConverter(IntegerConverter):
     """``<id:name>``: a non-negative id that fits its column; anything larger is a 404, not a
@@ -35,8 +61,16 @@ class IdConverter(IntegerConverter):
         number = super().to_python(value)
         if number > MAX_ID:
             # Not a ValidationError: werkzeug would then answer 405 for the path's other methods.
-            raise NotFound(f"No resource has the id {value}")
+            raise werkzeug.exceptions.NotFound(f"No resource has the id {value}")
         return number
+
+
+def status_of(error: ServiceError) -> int:
+    """The status of the nearest class of ``error`` that has one; 400 for any other refusal."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
 
 
 def security_headers(response: Response, policy: str = NOTHING_POLICY) -> Response:

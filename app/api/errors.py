@@ -23,33 +23,19 @@ from app.api.representation import HeadersLike, render, wants_json
 from app.api.schemas import ApiErrorSchema, ErrorItem, ValidationFailed
 from app.exceptions import (
     Forbidden,
-    InvalidInput,
-    JobActive,
     NotAuthorized,
     NotFound,
     ServiceError,
-    StaleChangeStamp,
     TooLarge,
     TooManyRequests,
     UnsupportedMediaType,
 )
+from app.http import status_of
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/unifiedconfig"
 WWW_AUTHENTICATE = 'Basic realm="bulkjob"'
-
-STATUS_BY_ERROR: dict[type[ServiceError], int] = {
-    InvalidInput: 400,
-    NotAuthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    StaleChangeStamp: 409,
-    JobActive: 409,
-    TooLarge: 413,
-    UnsupportedMediaType: 415,
-    TooManyRequests: 429,
-}
 
 ERROR_TYPE_BY_STATUS: dict[int, str] = {
     400: "invalidInput",
@@ -107,13 +93,6 @@ def api_error_response(
     if status == 401 and "WWW-Authenticate" not in response.headers:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     return response
-
-
-def status_of(error: ServiceError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return 400
 
 
 def handle_service_error(error: ServiceError) -> Response:
@@ -203,7 +182,6 @@ def register(target: Flask | Blueprint) -> None:
 
 __all__ = [
     "API_PREFIX",
-    "STATUS_BY_ERROR",
     "WWW_AUTHENTICATE",
     "api_error_response",
     "handle_exception",
@@ -211,5 +189,4 @@ __all__ = [
     "handle_service_error",
     "is_api_request",
     "register",
-    "status_of",
 ]

@@ -16,15 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from app import http
-from app.exceptions import (
-    Forbidden,
-    JobActive,
-    NotAuthorized,
-    NotFound,
-    ServiceError,
-    StaleChangeStamp,
-    TooLarge,
-)
+from app.exceptions import ServiceError
 
 bp = Blueprint("console", __name__)
 logger = logging.getLogger(__name__)
@@ -34,15 +26,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
-)
-
-STATUS_BY_ERROR: tuple[tuple[type[ServiceError], int], ...] = (
-    (NotAuthorized, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (StaleChangeStamp, 409),
-    (JobActive, 409),
-    (TooLarge, 413),
 )
 
 
@@ -82,8 +65,7 @@ def error_page(status: int, message: str) -> tuple[str, int]:
 @bp.errorhandler(ServiceError)
 def service_error(error: ServiceError) -> tuple[str, int]:
     """A refusal from a service, as a page (the API's error module serves only the API)."""
-    status = next((code for cls, code in STATUS_BY_ERROR if isinstance(error, cls)), 400)
-    return error_page(status, error.message)
+    return error_page(http.status_of(error), error.message)
 
 
 @bp.errorhandler(HTTPException)

@@ -2,27 +2,37 @@
 
 A thin layer over :mod:`app.client`; it reads ``BULKJOB_URL`` and ``BULKJOB_TOKEN`` itself
 (it is a separate program from the service, which reads its settings in ``app/config.py``).
+What it prints is drawn by :mod:`app.cli_output`.
+
+``bulkjob --help`` loads click and no more: the client (and so httpx) is imported when a command
+first sends a request, and rich when something is drawn.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from app.client import STATE_LABELS, BulkJobError, Client, Job, JobState
+from app.cli_output import (
+    LocalError,
+    csv_rows,
+    destination,
+    echo_json,
+    show_job,
+    show_jobs,
+    wait_showing_progress,
+    write_json,
+)
+from app.client_model import STATE_LABELS, BulkJobError, Job, JobState
+
+if TYPE_CHECKING:
+    from app.client import Client
 
 DEFAULT_URL = "http://localhost:8000"
 
@@ -53,10 +63,6 @@ Exit codes:
 """
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class LocalError(Exception):
-    """A problem on this side (a file that cannot be written): exit 2 with one line."""
 
 
 def _say_error(message: str) -> None:
@@ -102,6 +108,8 @@ class _Settings:
 
 
 def _client(ctx: click.Context) -> Client:
+    from app.client import Client
+
     settings: _Settings = ctx.find_object(_Settings)  # type: ignore[assignment]
     client = Client(settings.url, settings.token)
     ctx.call_on_close(client.close)
@@ -179,14 +187,14 @@ def submit(
     name = Path(file.name).name if file.name not in ("-", "<stdin>") else "stdin.csv"
     job = client.create(file.read(), description=description, job_type=job_type, filename=name)
     if not wait:
-        _show_job(job, as_json, title=f"Job {job.id} created")
+        show_job(job, as_json, title=f"Job {job.id} created")
         return
     try:
-        job = _wait(client, job, timeout, poll_interval)
+        job = wait_showing_progress(client, job, timeout, poll_interval)
     except KeyboardInterrupt:
         _say_error(f"interrupted; job {job.id} goes on (bulkjob status {job.id})")
         ctx.exit(EXIT_INTERRUPTED)
-    _show_job(job, as_json)
+    show_job(job, as_json)
     ctx.exit(EXIT_BY_STATE.get(job.state, EXIT_SERVICE))
 
 
@@ -196,7 +204,7 @@ def submit(
 @click.pass_context
 def status(ctx: click.Context, job_id: int, as_json: bool) -> None:
     """Show job ID: its state, times and record counts."""
-    _show_job(_client(ctx).get(job_id), as_json)
+    show_job(_client(ctx).get(job_id), as_json)
 
 
 def _state_value(value: str) -> int:
@@ -247,23 +255,7 @@ def list_(
         selected.append(job)
         if limit is not None and len(selected) >= limit:
             break
-    if as_json:
-        _echo_json([dict(job.data) for job in selected])
-        return
-    table = Table(box=None, header_style="bold")
-    for column in ("ID", "State", "Type", "Records", "Failed", "Created", "Description"):
-        table.add_column(column, justify="right" if column in ("ID", "Failed") else "left")
-    for job in selected:
-        table.add_row(
-            str(job.id),
-            job.state_label,
-            str(job.job_type),
-            f"{job.processed_records}/{job.total_records}",
-            str(job.failed_records),
-            _time(job.created_ms),
-            job.description,
-        )
-    _stdout_console().print(table)
+    show_jobs(selected, as_json)
 
 
 @cli.command()
@@ -277,7 +269,7 @@ def cancel(ctx: click.Context, job_id: int, as_json: bool) -> None:
         title = f"Job {job_id} cancelled"
     else:
         title = f"Job {job_id}: cancellation requested; it stops after its current chunk"
-    _show_job(job, as_json, title=title)
+    show_job(job, as_json, title=title)
 
 
 @cli.command()
@@ -288,7 +280,7 @@ def delete(ctx: click.Context, job_id: int, as_json: bool) -> None:
     """Delete finished job ID with its file and log."""
     _client(ctx).delete(job_id)
     if as_json:
-        _echo_json({"id": job_id, "deleted": True})
+        echo_json({"id": job_id, "deleted": True})
     else:
         click.echo(f"Job {job_id} deleted")
 
@@ -305,14 +297,14 @@ def log(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) -> 
     """Print job ID's log (--json: a list of {time, message})."""
     client = _client(ctx)
     if not as_json:
-        with _destination(output) as out:
+        with destination(output) as out:
             client.download_log(job_id, out)
         return
     events = []
     for line in client.log(job_id).splitlines():
         stamp, sep, message = line.partition(" - ")
         events.append({"time": stamp, "message": message} if sep else {"message": line})
-    _write_json(events, output)
+    write_json(events, output)
 
 
 @cli.command("csv")
@@ -365,136 +357,12 @@ def _download(
 ) -> None:
     client = _client(ctx)
     if not as_json:
-        with _destination(output) as out:
+        with destination(output) as out:
             fetch(client, out)
         return
     buffer = io.BytesIO()
     fetch(client, buffer)
-    _write_json(_csv_rows(buffer.getvalue()), output)
-
-
-def _csv_rows(data: bytes) -> list[dict[str, str]]:
-    """A CSV download as a list of {column: value}, read as the service reads uploads."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    else:
-        text = data.decode("utf-8-sig", errors="replace")
-    header = text.split("\n", 1)[0]
-    delimiter = "\t" if header.count("\t") > header.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [{k.strip(): v for k, v in row.items() if k is not None} for row in reader]
-
-
-@contextmanager
-def _destination(output: Path | None) -> Iterator[IO[bytes]]:
-    if output is None or str(output) == "-":
-        stdout = sys.stdout.buffer
-        yield stdout
-        stdout.flush()
-        return
-    try:
-        out = output.open("wb")
-    except OSError as exc:
-        raise LocalError(f"cannot write {output}: {exc.strerror or exc}") from None
-    with out:
-        yield out
-    _note(f"wrote {output}")
-
-
-# --- output ----------------------------------------------------------------------------------
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _write_json(data: Any, output: Path | None) -> None:
-    with _destination(output) as out:
-        out.write(json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
-
-
-def _stdout_console() -> Console:
-    # Piped into grep or a file: one row a line, never wrapped to a terminal's width.
-    if sys.stdout.isatty():
-        return Console(highlight=False)
-    return Console(highlight=False, width=10_000, force_terminal=False)
-
-
-def _note(message: str) -> None:
-    """A remark for a person at a terminal; scripts (stderr not a terminal) see nothing."""
-    if _stderr_is_terminal():
-        Console(stderr=True, highlight=False).print(message)
-
-
-def _stderr_is_terminal() -> bool:
-    # Asked of the stream itself: rich would also say yes under FORCE_COLOR, which CI sets.
-    try:
-        return sys.stderr.isatty()
-    except ValueError:  # closed
-        return False
-
-
-def _time(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _show_job(job: Job, as_json: bool, title: str | None = None) -> None:
-    if as_json:
-        _echo_json(dict(job.data))
-        return
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("state", job.state_label)
-    if job.description:
-        table.add_row("description", job.description)
-    table.add_row("type", str(job.job_type))
-    table.add_row("host", job.host_name)
-    for name, ms in (
-        ("created", job.created_ms),
-        ("started", job.started_ms),
-        ("ended", job.ended_ms),
-    ):
-        if ms is not None:
-            table.add_row(name, _time(ms))
-    table.add_row(
-        "records",
-        f"{job.total_records} total, {job.processed_records} processed, "
-        f"{job.succeeded_records} succeeded, {job.failed_records} failed",
-    )
-    console = _stdout_console()
-    console.print(title or f"Job {job.id}", markup=False)
-    console.print(table)
-
-
-def _wait(client: Client, job: Job, timeout: float | None, interval: float) -> Job:
-    """Wait for the job, with a progress bar when stderr is a terminal, quietly otherwise."""
-    if not _stderr_is_terminal():
-        return client.wait(job.id, interval=interval, timeout=timeout)
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("job {task.fields[job_id]}"),
-        TextColumn("{task.fields[state]:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(
-            "", total=job.total_records or None, job_id=job.id, state=job.state_label
-        )
-
-        def update(current: Job) -> None:
-            progress.update(
-                task,
-                total=current.total_records or None,
-                completed=current.processed_records,
-                state=current.state_label,
-            )
-
-        return client.wait(job.id, interval=interval, timeout=timeout, on_progress=update)
+    write_json(csv_rows(buffer.getvalue()), output)
 
 
 def main() -> NoReturn:

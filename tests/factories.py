@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.accounts import users
 from app.db.models import Agent, AgentTeam, Peripheral, table
+from app.db.sql import ids_after_explicit
 from app.jobs import store
 from app.jobs.check import check_file
 
@@ -30,6 +31,8 @@ def team(conn: Connection, id: int, peripheral_id: int = 5000, name: str | None 
             id=id, name=name or f"Team {id}", peripheral_id=peripheral_id
         )
     )
+    # PostgreSQL: a SCIM Group created later must not be given this id.
+    ids_after_explicit(conn, table(AgentTeam))
     return id
 
 
@@ -45,10 +48,10 @@ def agent(
     supervisor: bool = False,
     **extra: Any,
 ) -> int:
-    """An agent; returns its id (the number in its refURL)."""
+    """An agent; returns its id (the number in its refURL), the database's unless ``id=``."""
     peripheral(conn, peripheral_id)
     n = next(_ids)
-    return int(
+    new_id = int(
         conn.execute(
             insert(table(Agent))
             .values(
@@ -69,6 +72,9 @@ def agent(
             .returning(table(Agent).c.id)
         ).scalar_one()
     )
+    if "id" in extra:
+        ids_after_explicit(conn, table(Agent))
+    return new_id
 
 
 def agents(conn: Connection, names: Iterable[str], **kwargs: Any) -> list[int]:

@@ -129,7 +129,7 @@ def test_only_a_job_type_knows_its_code() -> None:
     assert bad == []
 
 
-@pytest.mark.parametrize("module", ["app.client", "app.cli"])
+@pytest.mark.parametrize("module", ["app.client", "app.client_model", "app.cli", "app.cli_output"])
 def test_the_client_loads_no_server_library(module: str) -> None:
     """``bulkjob`` and ``app.client`` import nothing that loads Flask, SQLAlchemy or Celery."""
     probe = (

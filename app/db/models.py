@@ -29,6 +29,12 @@ NAMING = {
 }
 
 
+# Ids of jobs, agents and teams are never given out twice, not even after their row is deleted
+# (clients keep them; RFC 7643 §3.1 for SCIM). SQLite needs AUTOINCREMENT for that (otherwise
+# it reuses the highest id once deleted); PostgreSQL's sequences never go back by themselves.
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -63,7 +69,7 @@ class Peripheral(Base):
 class AgentTeam(Base):
     __tablename__ = "agent_teams"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     peripheral_id: Mapped[int] = mapped_column(ForeignKey("peripherals.id"), index=True)
     # The SCIM Group's externalId, set by the provisioning client.
@@ -71,6 +77,8 @@ class AgentTeam(Base):
     # When the team was created and last changed (its name, peripheral or members), where known.
     created_ms: Mapped[int | None] = mapped_column(BigInteger)
     modified_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = NEVER_REUSED
 
 
 class Agent(Base):
@@ -110,6 +118,7 @@ class Agent(Base):
             sqlite_where=text("sso_enabled = 0"),
             postgresql_where=text("sso_enabled = false"),
         ),
+        NEVER_REUSED,
     )
 
 
@@ -144,6 +153,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
         Index("ix_jobs_state", "job_state", "id"),
+        NEVER_REUSED,
     )
 
 

@@ -1,4 +1,4 @@
-"""Small helpers for the hot paths that talk to the DB-API driver directly."""
+"""Small SQL helpers: the hot paths that talk to the DB-API driver directly, and sequences."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, text
 
 
 def now_ms() -> int:
@@ -35,3 +35,21 @@ def execute_many(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
 
 def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def ids_after_explicit(conn: Connection, model_table: Table) -> None:
+    """After rows were inserted into ``model_table`` with ids given explicitly: ids the database
+    generates from now on start above every id it holds. PostgreSQL's sequence does not see
+    explicit ids, so it moves forward past them (never back: that would reuse deleted ids).
+    SQLite's AUTOINCREMENT counter already counts explicit ids: nothing to do there."""
+    if conn.dialect.name != "postgresql":
+        return
+    name = model_table.name
+    conn.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence(:name, 'id'), GREATEST("
+            "nextval(pg_get_serial_sequence(:name, 'id')),"
+            f" (SELECT max(id) + 1 FROM {model_table.fullname})), false)"
+        ),
+        {"name": name},
+    )

@@ -6,10 +6,10 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, delete, func, select
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
-from app.db.sql import execute_many, is_postgres
+from app.db.sql import execute_many, ids_after_explicit, is_postgres
 from app.exceptions import OutOfRange
 
 MAX_AGENTS = 1_000_000
@@ -73,7 +73,9 @@ def load_demo(
     """Load ``agents`` demo agents (and 5 peripherals, 40 teams) into an empty directory.
 
     A directory that already holds anything is left alone unless ``replace``; then it is emptied
-    first (jobs do not reference agents). The same seed always gives the same directory.
+    first (jobs do not reference agents). The same seed always gives the same directory, ids
+    included: a replaced demo directory's ids are given again (the one exception to ids never
+    being reused); agents and teams created afterwards get ids above every id used before.
     """
     if not 0 <= agents <= MAX_AGENTS:
         raise OutOfRange(f"agents must be between 0 and {MAX_AGENTS}", "agents")
@@ -109,14 +111,9 @@ def load_demo(
     _insert(conn, "peripherals", ("id", "name"), peripheral_rows)
     _insert(conn, "agent_teams", ("id", "name", "peripheral_id"), team_rows)
     _insert(conn, "agents", AGENT_COLUMNS, agent_rows)
-    if is_postgres(conn) and agent_rows:
-        # The ids were given explicitly: move the sequence past them.
-        conn.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence('agents', 'id'),"
-                " (SELECT max(id) FROM agents))"
-            )
-        )
+    # The ids were given explicitly: ids made later (SCIM creates) start above them.
+    ids_after_explicit(conn, teams)
+    ids_after_explicit(conn, agent_table)
     return {
         "loaded": len(agent_rows),
         "peripherals": len(peripheral_rows),

@@ -25,10 +25,11 @@ from sqlalchemy import (
 )
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
-from app.db.sql import now_ms
+from app.db.sql import is_postgres, now_ms
 from app.scim import resources as scim_resources
 from app.scim.exceptions import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
 from app.scim.resources import Attribute
+from app.scim.users import NewAgents
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 TEAM = "urn:bulkjob:params:scim:schemas:extension:agentteam:2.0:Group"
@@ -146,21 +147,25 @@ def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> 
     document = scim_resources.canonical(raw, SHAPE)
     name = _name(conn, document, None)
     peripheral = _peripheral(conn, document, None, default_peripheral)
-    next_id = int(conn.execute(select(func.max(teams.c.id))).scalar_one() or 0) + 1
     now = now_ms()
-    conn.execute(
-        insert(teams).values(
-            id=next_id,
-            name=name,
-            external_id=_external_id(document),
-            peripheral_id=peripheral,
-            created_ms=now,
-            modified_ms=now,
-        )
+    # The database gives the id (a sequence, AUTOINCREMENT on SQLite): never one a deleted team
+    # had, and concurrent creates never get the same one.
+    new_id = int(
+        conn.execute(
+            insert(teams)
+            .values(
+                name=name,
+                external_id=_external_id(document),
+                peripheral_id=peripheral,
+                created_ms=now,
+                modified_ms=now,
+            )
+            .returning(teams.c.id)
+        ).scalar_one()
     )
     if document.get("members"):
-        _set_members(conn, next_id, peripheral, _member_ids(document["members"]), [])
-    return next_id
+        _set_members(conn, new_id, peripheral, _member_ids(document["members"]), [])
+    return new_id
 
 
 def replace_group(
@@ -278,6 +283,12 @@ def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str
         raise InvalidValue("displayName is required")
     if len(name) > NAME_MAX:
         raise InvalidValue(f"displayName is longer than {NAME_MAX} characters")
+    if is_postgres(conn):
+        # No index makes names unique: a transaction that names a team holds this lock until it
+        # ends, so another cannot find the same name free meanwhile (SQLite has one writer at a
+        # time anyway). The lock new agents' agentIds take: one lock, so transactions creating
+        # users and groups in either order (two Bulk requests) cannot deadlock on two.
+        conn.execute(select(func.pg_advisory_xact_lock(NewAgents.LOCK_KEY)))
     statement = select(teams.c.id).where(func.lower(teams.c.name) == name.lower())
     if own_id is not None:
         statement = statement.where(teams.c.id != own_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,28 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, delete, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app.db import make_engine
 from app.db import migrate as schema
-from app.db.models import Base
+from app.db.models import (
+    Agent,
+    AgentTeam,
+    Base,
+    Job,
+    JobEvent,
+    JobFile,
+    JobLine,
+    Peripheral,
+    table,
+)
+from app.scim import groups as scim_groups
 from tests.conftest import PG_URL, services_unavailable
+
+# The tables whose ids are never given twice (revision 0006).
+NEVER_REUSED = ("jobs", "agents", "agent_teams")
 
 
 def differences(url: str) -> list[Any]:
@@ -51,6 +66,12 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
     """A URL whose connections use a schema of their own, dropped afterwards."""
+    with pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
     name = f"mig_{secrets.token_hex(6)}"
     admin = create_engine(PG_URL)
     try:
@@ -69,7 +90,7 @@ def pg_schema_url() -> Iterator[str]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert schema.head() == "0005"
+    assert schema.head() == "0006"
 
 
 def test_upgrade_sqlite_matches_models(sqlite_url: str) -> None:
@@ -131,3 +152,258 @@ def test_upgrade_postgres_matches_models(pg_schema_url: str) -> None:
     assert schema.current(pg_schema_url) == schema.head()
     assert tables(pg_schema_url) == set(Base.metadata.tables) | {"alembic_version"}
     assert differences(pg_schema_url) == []
+
+
+# What compare_metadata does not look at: how ids are made -------------------------------------
+
+
+def _items(body: str) -> list[str]:
+    """A CREATE TABLE's column and constraint definitions: its body split at top-level commas."""
+    items, depth, start = [], 0, 0
+    for position, char in enumerate(body):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(body[start:position])
+            start = position + 1
+    items.append(body[start:])
+    return sorted(" ".join(item.split()) for item in items)
+
+
+def sqlite_ddl(url: str) -> dict[str, Any]:
+    """Each table's definitions (in any order, as ADD COLUMN and rebuilds leave them) and each
+    index's statement, as SQLite keeps them."""
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            " AND name NOT IN ('alembic_version', 'sqlite_sequence')"
+        ).fetchall()
+    ddl: dict[str, Any] = {}
+    for kind, name, sql in rows:
+        sql = sql.replace('"', "")
+        if kind == "table":
+            ddl[name] = _items(sql[sql.index("(") + 1 : sql.rindex(")")])
+        else:
+            ddl[name] = " ".join(sql.split())
+    return ddl
+
+
+def pg_ids(url: str) -> dict[str, tuple[Any, ...]]:
+    """Each column's default and the sequence it owns (its type, start, bounds)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.table_name, c.column_name, c.column_default, s.data_type,"
+                    " s.start_value, s.minimum_value, s.maximum_value, s.increment"
+                    " FROM information_schema.columns c"
+                    " LEFT JOIN information_schema.sequences s"
+                    " ON s.sequence_schema = c.table_schema AND s.sequence_name = split_part("
+                    "  pg_get_serial_sequence(c.table_name, c.column_name), '.', 2)"
+                    " WHERE c.table_schema = current_schema()"
+                    " AND c.table_name != 'alembic_version'"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {f"{row[0]}.{row[1]}": tuple(row[2:]) for row in rows}
+
+
+def test_sqlite_tables_are_exactly_as_the_models_declare(sqlite_url: str, tmp_path: Path) -> None:
+    """AUTOINCREMENT, partial indexes' WHERE, ON DELETE: the DDL the migrations leave is the DDL
+    ``create_all`` writes, definition by definition."""
+    schema.upgrade(sqlite_url)
+    created = f"sqlite:///{tmp_path}/created.sqlite"
+    engine = make_engine(created)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    migrated = sqlite_ddl(sqlite_url)
+    assert migrated == sqlite_ddl(created)
+    for name in NEVER_REUSED:
+        assert "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in migrated[name]
+
+
+def test_postgres_ids_are_exactly_as_the_models_declare() -> None:
+    with pg_schema() as migrated, pg_schema() as created:
+        schema.upgrade(migrated)
+        engine = make_engine(created)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        ids = pg_ids(migrated)
+        assert ids == pg_ids(created)
+    for name in NEVER_REUSED:
+        default, sequence_type = ids[f"{name}.id"][:2]
+        assert default == f"nextval('{name}_id_seq'::regclass)"
+        assert sequence_type == "integer"
+
+
+# An existing database with data -------------------------------------------------------------
+
+peripherals = table(Peripheral)
+teams = table(AgentTeam)
+agents = table(Agent)
+jobs = table(Job)
+CHILDREN = (table(JobFile), table(JobEvent), table(JobLine))
+
+
+def agent_row(name: str, team: int | None) -> dict[str, Any]:
+    return {
+        "agent_id": str(1000 + len(name)),
+        "peripheral_id": 5000,
+        "agent_team_id": team,
+        "first_name": name,
+        "last_name": "Last",
+        "user_name": name,
+        "user_name_key": name.lower(),
+        "login_enabled": True,
+        "sso_enabled": False,
+        "supervisor": False,
+        "description": "",
+        "change_stamp": 0,
+        "external_id": f"HR-{name}",
+        "created_ms": 1,
+        "modified_ms": 2,
+    }
+
+
+def job_row(description: str) -> dict[str, Any]:
+    return {
+        "change_stamp": 0,
+        "description": description,
+        "job_type": 5,
+        "job_state": 3,
+        "job_host_name": "web",
+        "created_by": "admin",
+        "create_ms": 1,
+        "total_records": 1,
+        "processed_records": 1,
+        "succeeded_records": 1,
+        "failed_records": 0,
+        "cancel_requested": False,
+    }
+
+
+def new_ids(conn: Connection, label: str) -> dict[str, int]:
+    """A job, an agent and (through SCIM) a team created without ids: the ids they got."""
+    return {
+        "jobs": conn.execute(insert(jobs).values(job_row(label)).returning(jobs.c.id)).scalar_one(),
+        "agents": conn.execute(
+            insert(agents).values(agent_row(label, None)).returning(agents.c.id)
+        ).scalar_one(),
+        "agent_teams": scim_groups.create_group(conn, {"displayName": label}, None),
+    }
+
+
+def remove(conn: Connection, ids: dict[str, int]) -> None:
+    for child in CHILDREN:
+        conn.execute(delete(child).where(child.c.job_id == ids["jobs"]))
+    conn.execute(delete(jobs).where(jobs.c.id == ids["jobs"]))
+    conn.execute(delete(agents).where(agents.c.id == ids["agents"]))
+    conn.execute(delete(teams).where(teams.c.id == ids["agent_teams"]))
+
+
+def fill_at_0005(url: str) -> None:
+    """Three jobs (with files, events, lines), agents and teams, then the highest of each
+    deleted, as a database in use at revision 0005 may be."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(peripherals).values(id=5000, name="PG"))
+            for n in (1, 2, 3):
+                # At 0005 whoever inserts a team gives its id (SCIM took the highest + 1).
+                conn.execute(
+                    insert(teams).values(
+                        id=n, name=f"Team {n}", peripheral_id=5000, external_id=f"T{n}"
+                    )
+                )
+                conn.execute(insert(agents).values(agent_row(f"agent{n}", n if n < 3 else 1)))
+                job_id = conn.execute(
+                    insert(jobs).values(job_row(f"job {n}")).returning(jobs.c.id)
+                ).scalar_one()
+                conn.execute(
+                    insert(CHILDREN[0]).values(job_id=job_id, content=b"x\n", encoding="utf-8")
+                )
+                conn.execute(
+                    insert(CHILDREN[1]).values(job_id=job_id, at_ms=1, after_line=0, message="made")
+                )
+                conn.execute(
+                    insert(CHILDREN[2]).values(
+                        job_id=job_id, line_number=2, at_ms=1, ok=True, message="ok"
+                    )
+                )
+            remove(conn, {"jobs": 3, "agents": 3, "agent_teams": 3})
+    finally:
+        engine.dispose()
+
+
+def snapshot(url: str) -> dict[str, list[Any]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                name: sorted(tuple(row) for row in conn.execute(select(t)))
+                for name, t in Base.metadata.tables.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def sqlite_checks(url: str) -> dict[str, Any]:
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        return {
+            "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
+            "foreign keys": conn.execute("PRAGMA foreign_key_check").fetchall(),
+            "sequence": dict(conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall()),
+        }
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_upgrading_a_database_in_use_keeps_it_and_never_reuses_an_id(
+    database: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
+    if database == "sqlite":
+        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    command.upgrade(schema.alembic_config(url), "0005")
+    fill_at_0005(url)
+    before = snapshot(url)
+    assert {name: [row[0] for row in before[name]] for name in NEVER_REUSED} == {
+        name: [1, 2] for name in NEVER_REUSED
+    }
+
+    schema.upgrade(url)
+    assert schema.current(url) == "0006"
+    assert snapshot(url) == before
+    assert differences(url) == []
+    if database == "sqlite":
+        assert sqlite_checks(url) == {
+            "integrity": [("ok",)],
+            "foreign keys": [],
+            "sequence": {name: 2 for name in NEVER_REUSED},
+        }
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            first = new_ids(conn, "first")
+        # Above every id the database held when it was upgraded (id 3 was deleted before: only
+        # PostgreSQL's serial sequences of jobs and agents still knew of it).
+        assert all(first[name] > 2 for name in NEVER_REUSED), first
+        if database == "postgresql":
+            assert first["jobs"] > 3 and first["agents"] > 3, first
+        with engine.begin() as conn:
+            remove(conn, first)
+            second = new_ids(conn, "second")
+        assert all(second[name] > first[name] for name in NEVER_REUSED), (first, second)
+    finally:
+        engine.dispose()
+
+    # Downgraded, every row is still there; upgraded again, ids go on above the highest.
+    kept = snapshot(url)
+    command.downgrade(schema.alembic_config(url), "0005")
+    assert snapshot(url) == kept
+    schema.upgrade(url)
+    assert snapshot(url) == kept
+    assert differences(url) == []
+    if database == "sqlite":
+        assert sqlite_checks(url)["foreign keys"] == []

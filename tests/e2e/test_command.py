@@ -31,7 +31,7 @@ from app.db import db
 from app.db import migrate as schema
 from tests import factories
 from tests.conftest import PASSWORD, overrides_for
-from tests.live import Worker
+from tests.live import ROOT, Worker
 
 pytestmark = pytest.mark.e2e
 
@@ -335,6 +335,38 @@ def test_the_installed_command(stack: Stack) -> None:
     assert down.returncode == 1
     assert down.stdout == ""
     assert down.stderr.count("\n") == 1 and down.stderr.startswith("bulkjob: error: cannot reach")
+
+
+def lazily_loaded(args: list[str] | None, env: dict[str, str] | None = None) -> list[str]:
+    """Which of httpx, rich and app.client a fresh interpreter has loaded after importing
+    app.cli and, unless ``args`` is None, running ``bulkjob ARGS`` (exit code 0)."""
+    run = "" if args is None else f"sys.argv = ['bulkjob', *{args!r}]; app.cli.main()"
+    probe = (
+        "import atexit, json, sys, app.cli\n"
+        "atexit.register(lambda: print(json.dumps(sorted(m for m in ('httpx', 'rich', 'app.client')"
+        " if m in sys.modules)), file=sys.stderr))\n"
+        f"{run}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("args", [None, ["--help"], ["submit", "--help"], ["list", "--help"]])
+def test_help_loads_neither_httpx_nor_rich(args: list[str] | None) -> None:
+    """Importing the command, or asking it for help, loads click only: the client and httpx come
+    with the first request, rich with the first table or progress bar (or with httpx)."""
+    assert lazily_loaded(args) == []
+
+
+def test_a_request_loads_the_client(stack: Stack) -> None:
+    """The other side of the lazy imports: the first request brings the client and httpx (and,
+    as httpx imports its own command line when rich is installed, rich)."""
+    env = {**os.environ, "BULKJOB_URL": stack.url, "BULKJOB_TOKEN": stack.token}
+    assert {"app.client", "httpx"} <= set(lazily_loaded(["list", "--limit", "1", "--json"], env))
 
 
 def test_the_workers_figures_reach_metrics(stack: Stack) -> None:

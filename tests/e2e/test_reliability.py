@@ -7,7 +7,9 @@ broker); the database is PostgreSQL or SQLite.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
+from werkzeug.test import encode_multipart
 
 from app import create_app
 from app.db import db
@@ -197,6 +200,129 @@ def test_job_accepted_while_broker_down_runs_when_it_returns(
     assert job["jobState"] == 3
     print(
         f"\nbroker down: create answered in {accepted_in:.2f} s; job done {time.monotonic() - back:.1f} s after Redis returned"
+    )
+
+
+# A job created while the broker is down must be marked as not sent, so the first sweep after the
+# broker returns sends it, not the first sweep after the re-dispatch delay. The numbers keep the two
+# cases far apart. With the mark, the job is done one sweep (1 s) plus a send and a one-line run
+# after the broker is back: about 1 s measured, so 10 s leaves room for a slow machine (and for the
+# worker's reconnect to the restarted broker). Without it, the job keeps the dispatched_ms of its
+# create and no sweep may send it before create + 30 s; the create (its publish gives up after about
+# a second) and the restart take ~1.2 s, so that is ~19 s after the 10 s deadline, and the test fails.
+SWEEP_SECONDS = 1
+REDISPATCH_SECONDS = 30
+BACK_WITHIN_SECONDS = 10
+
+
+def create_via_api(stack: Stack) -> str:
+    return stack.post(factories.csv_text([["early", "", "", "early@sso"]]), "from the API")
+
+
+def create_via_console(stack: Stack) -> str:
+    """Sign in and post the new-job form, as a browser does; the redirect names the job."""
+    client = stack.app.test_client()
+
+    def csrf() -> str:
+        with client.session_transaction() as session:
+            return str(session["csrf_token"])
+
+    client.get("/login")
+    signed_in = client.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": csrf(), "next": "/"},
+    )
+    assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
+    boundary, body = encode_multipart(
+        {
+            "description": "from the console",
+            "jobType": "",
+            "pasted": factories.csv_text([["early", "", "", "early@sso"]]),
+            "csrf_token": csrf(),
+        }
+    )
+    response = client.post(
+        "/jobs/new", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    page = re.fullmatch(r"/jobs/(\d+)", response.headers["Location"])
+    assert page, response.headers["Location"]
+    return f"/unifiedconfig/config/bulkjob/{page[1]}"
+
+
+def create_via_scim(stack: Stack) -> str:
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": "new",
+                "data": {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "new.hire@example.com",
+                },
+            }
+        ],
+    }
+    response = stack.client.post(
+        "/scim/v2/Bulk",
+        data=json.dumps(body),
+        content_type="application/scim+json",
+        headers={**basic(), "Prefer": "respond-async"},
+    )
+    assert response.status_code == 202, response.get_data(as_text=True)
+    return response.headers["Location"].replace("http://localhost", "")
+
+
+@pytest.mark.parametrize(
+    "create",
+    [create_via_api, create_via_console, create_via_scim],
+    ids=["api", "console", "scim"],
+)
+def test_job_created_while_broker_down_runs_at_the_first_sweep_after_it_returns(
+    tmp_path: Path,
+    pg_url: str,
+    redis_server: RedisServer,
+    stacks: list[Stack],
+    create: Callable[[Stack], str],
+) -> None:
+    stack = build_stack(
+        tmp_path,
+        pg_url,
+        redis_server.url,
+        sweep_seconds=SWEEP_SECONDS,
+        redispatch_seconds=REDISPATCH_SECONDS,
+    )
+    stacks.append(stack)
+    with db.write() as conn:
+        factories.agent(conn, "early")  # and the peripheral a SCIM-created user goes to
+    stack.worker("worker-1")
+    redis_server.kill()
+    created = time.monotonic()  # the job's dispatched_ms, if left set, is no earlier than this
+    location = create(stack)
+    assert stack.job(location)["jobState"] == 1
+    redis_server.start()
+    back = time.monotonic()
+    # Were the create or the restart so slow that the re-dispatch could come inside the wait (5 s
+    # to spare), a job waiting for it would pass too: then this run proves nothing, so say so.
+    assert back + BACK_WITHIN_SECONDS < created + REDISPATCH_SECONDS - 5, (
+        f"create and restart took {back - created:.1f} s: the wait would reach the re-dispatch"
+    )
+    try:
+        job = stack.wait(
+            location, lambda j: j["jobState"] not in (1, 2), timeout=BACK_WITHIN_SECONDS
+        )
+    except TimeoutError as exc:
+        pytest.fail(
+            f"not final {BACK_WITHIN_SECONDS} s after the broker returned (sweep every "
+            f"{SWEEP_SECONDS} s): was the failed send left unmarked, so the job waits the "
+            f"{REDISPATCH_SECONDS} s re-dispatch delay?\n{exc}"
+        )
+    assert job["jobState"] == 3, stack.log(location)
+    print(
+        f"\nbroker down: job done {time.monotonic() - back:.1f} s after Redis returned "
+        f"(create and restart took {back - created:.1f} s)"
     )
 
 

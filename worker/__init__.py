@@ -1,7 +1,7 @@
 """The Celery worker: ``celery -A worker:celery_app worker``.
 
 Besides running tasks, every worker sweeps the database for jobs the broker lost (see
-``app.services.sweeper``) and turns SIGTERM into "finish the chunk in flight, then hand the
+``app.jobs.sweeper``) and turns SIGTERM into "finish the chunk in flight, then hand the
 job back" (see ``worker.lifecycle``).
 """
 

@@ -1,1 +1,1 @@
-"""Alembic migrations, run programmatically by :mod:`app.services.schema` (``flask init-db``)."""
+"""Alembic migrations, run programmatically by :mod:`app.db.migrate` (``flask init-db``)."""

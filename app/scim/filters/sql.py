@@ -1,6 +1,6 @@
 """SCIM list filters (RFC 7644 §3.4.2.2) as SQLAlchemy conditions, so filtering happens in SQL.
 
-The grammar is app.services.scim_filter_syntax's; here its tree becomes a WHERE clause. Only
+The grammar is app.scim.filters.syntax's; here its tree becomes a WHERE clause. Only
 attributes that map to a column are accepted. Value filters on multi-valued attributes
 (``emails[type eq "work"]``) are refused as invalidFilter in list filters.
 """

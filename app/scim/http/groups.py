@@ -1,4 +1,4 @@
-"""/Groups: agent teams as SCIM Groups. Thin: parse, call app.services.scim_groups, render."""
+"""/Groups: agent teams as SCIM Groups. Thin: parse, call app.scim.groups, render."""
 
 from __future__ import annotations
 

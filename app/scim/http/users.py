@@ -1,4 +1,4 @@
-"""/Users: agents as SCIM Users. Thin: parse, call app.services.scim_users, render."""
+"""/Users: agents as SCIM Users. Thin: parse, call app.scim.users, render."""
 
 from __future__ import annotations
 

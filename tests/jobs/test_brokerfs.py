@@ -24,11 +24,12 @@ def test_a_message_is_whole_when_it_appears_and_partial_files_are_skipped(
     with celery.connection_for_write() as connection:
         channel = connection.default_channel
         # What a slow writer leaves behind while it writes: a consumer must not take it.
-        (folder / "1_torn.celery.msg.part").write_bytes(b"")
+        (folder / "0_torn.celery.msg.part").write_bytes(b"")
         channel._put("celery", {"body": "x" * 100_000})
         names = sorted(path.name for path in folder.iterdir())
-        # The torn file sorts first, so the consumer meets it first, and must pass it by.
-        assert names[0] == "1_torn.celery.msg.part"
+        # The torn file sorts first (kombu names messages by a monotonic clock in ms, never
+        # starting with 0), so the consumer meets it first, and must pass it by.
+        assert names[0] == "0_torn.celery.msg.part"
         assert len(names) == 2 and names[1].endswith(".celery.msg"), names
         assert channel._get("celery") == {"body": "x" * 100_000}
-        assert [path.name for path in folder.iterdir()] == ["1_torn.celery.msg.part"]
+        assert [path.name for path in folder.iterdir()] == ["0_torn.celery.msg.part"]

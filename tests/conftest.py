@@ -35,11 +35,17 @@ def overrides_for(tmp_path: Path, database_url: str | None = None) -> dict[str, 
     }
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    flask_app = create_app(overrides=overrides_for(tmp_path))
+def migrated_app(tmp_path: Path, database_url: str | None = None, **settings: Any) -> Flask:
+    """An app for tests on a migrated database (SQLite under ``tmp_path`` unless a URL)."""
+    flask_app = create_app(overrides={**overrides_for(tmp_path, database_url), **settings})
     flask_app.config["TESTING"] = True
     schema.upgrade(flask_app.config["SETTINGS"].database_url)
+    return flask_app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    flask_app = migrated_app(tmp_path)
     with db.write() as conn:
         for name, role in (("admin", "admin"), ("viewer", "viewer"), ("super", "supervisor")):
             factories.user(conn, name, role, PASSWORD)

@@ -15,15 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.db import db
-from app.db import migrate as schema
 from app.db.models import Agent, AgentTeam, table
 from app.directory import demo
 from app.scim import groups as scim_groups
 from app.scim.exceptions import Uniqueness
 from tests import factories
-from tests.conftest import PASSWORD, basic, overrides_for
+from tests.conftest import PASSWORD, basic, migrated_app
 
 JOBS = "/unifiedconfig/config/bulkjob"
 JSON = {"Accept": "application/json"}
@@ -39,9 +37,7 @@ FACTORY_TEAM = 12
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     url = None if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    flask_app = create_app(overrides=overrides_for(tmp_path, url))
-    flask_app.config["TESTING"] = True
-    schema.upgrade(flask_app.config["SETTINGS"].database_url)
+    flask_app = migrated_app(tmp_path, url)
     with db.write() as conn:
         factories.user(conn, "admin", "admin", PASSWORD)
         factories.peripheral(conn, 5000)

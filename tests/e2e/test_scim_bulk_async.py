@@ -20,13 +20,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.db import db
-from app.db import migrate as schema
 from app.db.models import Agent, AgentTeam, JobLine, table
 from app.jobs import engine
 from tests import factories
-from tests.conftest import PASSWORD, basic, overrides_for
+from tests.conftest import PASSWORD, basic, migrated_app
 from tests.live import Worker, wait_for_final
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -43,11 +41,7 @@ lines = table(JobLine)
 
 
 def make_app(tmp_path: Path, database_url: str | None, **settings: Any) -> Flask:
-    overrides = overrides_for(tmp_path, database_url)
-    overrides.update(settings)
-    flask_app = create_app(overrides=overrides)
-    flask_app.config["TESTING"] = True
-    schema.upgrade(flask_app.config["SETTINGS"].database_url)
+    flask_app = migrated_app(tmp_path, database_url, **settings)
     with db.write() as conn:
         factories.user(conn, "admin", "admin", PASSWORD)
         factories.user(conn, "viewer", "viewer", PASSWORD)

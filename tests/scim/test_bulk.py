@@ -14,13 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.db import db
-from app.db import migrate as schema
 from app.db.models import Agent, AgentTeam, table
 from app.scim import users as scim_users
 from tests import factories
-from tests.conftest import PASSWORD, basic, overrides_for
+from tests.conftest import PASSWORD, basic, migrated_app
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -38,9 +36,7 @@ teams = table(AgentTeam)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bulk_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     url = None if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    flask_app = create_app(overrides=overrides_for(tmp_path, url))
-    flask_app.config["TESTING"] = True
-    schema.upgrade(flask_app.config["SETTINGS"].database_url)
+    flask_app = migrated_app(tmp_path, url)
     with db.write() as conn:
         factories.user(conn, "admin", "admin", PASSWORD)
         factories.user(conn, "viewer", "viewer", PASSWORD)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, false, select
+from sqlalchemy import Connection, Engine, false, select
 
 from app.db.models import Job, JobEvent, JobFile, JobLine, table
 from app.exceptions import NotFound
 from app.jobs import types as jobtypes
-from app.jobs.types.base import Record
+from app.jobs.types.base import JobType, Record
 from app.jobs.types.csvfile import as_bytes, csv_rows
 
 jobs = table(Job)
@@ -50,36 +50,34 @@ def one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _job_and_file(engine: Engine, job_id: int) -> tuple[Any, Any]:
+def _job_type(conn: Connection, job_id: int) -> JobType:
+    """The type of job ``job_id``; NotFound when there is no such job."""
+    code = conn.execute(select(jobs.c.job_type).where(jobs.c.id == job_id)).scalar()
+    if code is None:
+        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+    return jobtypes.get(code)
+
+
+def _job_and_file(engine: Engine, job_id: int) -> tuple[JobType, Any]:
     with engine.connect() as conn:
-        job = conn.execute(select(jobs.c.id, jobs.c.job_type).where(jobs.c.id == job_id)).first()
-        if job is None:
-            raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+        job_type = _job_type(conn, job_id)
         file = conn.execute(
             select(files.c.content, files.c.encoding).where(files.c.job_id == job_id)
         ).first()
-    return job, file
-
-
-def _records(file: Any, job_type: int) -> Iterator[Record]:
-    return jobtypes.get(job_type).read(bytes(file.content))
+    return job_type, file
 
 
 def original(engine: Engine, job_id: int) -> Download:
     """The original upload, byte for byte, as its type stores it (a CSV, or a SCIM bulk job's
     BulkRequest)."""
-    job, file = _job_and_file(engine, job_id)
-    job_type = jobtypes.get(job.job_type)
+    job_type, file = _job_and_file(engine, job_id)
     return Download(bytes(file.content), job_type.media_type, f"bulkjob-{job_id}.{job_type.suffix}")
 
 
 def extra(engine: Engine, job_id: int, name: str) -> Download:
     """A download the job's type offers beyond the rest (``name``: the extra's path segment)."""
     with engine.connect() as conn:
-        code = conn.execute(select(jobs.c.job_type).where(jobs.c.id == job_id)).scalar()
-        if code is None:
-            raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
-        job_type = jobtypes.get(code)
+        job_type = _job_type(conn, job_id)
         found = job_type.extra(name)
         if found is None:
             offering = {t.name: e for t in jobtypes.registry().values() if (e := t.extra(name))}
@@ -100,15 +98,14 @@ def extra(engine: Engine, job_id: int, name: str) -> Download:
 
 def log(engine: Engine, job_id: int) -> Download:
     """The job's log, assembled from its events and line outcomes."""
-    job, file = _job_and_file(engine, job_id)
-    body = as_bytes(_log_lines(engine, job_id, job.job_type, file))
+    job_type, file = _job_and_file(engine, job_id)
+    body = as_bytes(_log_lines(engine, job_id, job_type, file))
     return Download(body, "text/plain; charset=utf-8", f"bulkjob-{job_id}.log")
 
 
-def _log_lines(engine: Engine, job_id: int, job_type: int, file: Any) -> Iterator[str]:
-    describe = jobtypes.get(job_type).describe
-    unit = jobtypes.get(job_type).unit
-    records = _records(file, job_type)
+def _log_lines(engine: Engine, job_id: int, job_type: JobType, file: Any) -> Iterator[str]:
+    describe, unit = job_type.describe, job_type.unit
+    records = job_type.read(bytes(file.content))
     with engine.connect() as conn:
         conn = conn.execution_options(yield_per=STREAM_ROWS)
         event_rows = conn.execute(
@@ -142,9 +139,9 @@ def _log_lines(engine: Engine, job_id: int, job_type: int, file: Any) -> Iterato
 
 def failed(engine: Engine, job_id: int) -> Download:
     """The failed rows: the type's columns, then lineNumber and error."""
-    job, file = _job_and_file(engine, job_id)
-    columns = jobtypes.get(job.job_type).columns
-    rows = _failed_rows(engine, job_id, columns, _records(file, job.job_type))
+    job_type, file = _job_and_file(engine, job_id)
+    records = job_type.read(bytes(file.content))
+    rows = _failed_rows(engine, job_id, job_type.columns, records)
     return Download(as_bytes(csv_rows(rows)), CSV_TYPE, f"bulkjob-{job_id}-failed.csv")
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, S
 from app.config import Settings
 from app.db import Database
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
-from app.db.sql import execute_many, now_ms
+from app.db.sql import insert_rows, now_ms
 from app.jobs import types as jobtypes
 from app.jobs.maintenance import open_window, windows
 from app.jobs.store import add_event
@@ -44,10 +44,7 @@ lines = table(JobLine)
 events = table(JobEvent)
 log = logging.getLogger(__name__)
 
-_INSERT_LINE = (
-    "INSERT INTO job_lines (job_id, line_number, at_ms, ok, message, detail) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+_LINE_COLUMNS = ("job_id", "line_number", "at_ms", "ok", "message", "detail")
 
 
 T = TypeVar("T")
@@ -278,9 +275,10 @@ class JobRunner:
             run.stopped = None
             outcomes = job_type.apply_chunk(conn, chunk, run)
             at = now_ms()
-            execute_many(
+            insert_rows(
                 conn,
-                _INSERT_LINE,
+                "job_lines",
+                _LINE_COLUMNS,
                 [(self.job_id, o.line_number, at, o.ok, o.message, o.detail) for o in outcomes],
             )
             succeeded = sum(1 for o in outcomes if o.ok)

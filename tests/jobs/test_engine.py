@@ -1,8 +1,10 @@
-"""The job engine and the SSO-migration rules, run directly (no Celery) on SQLite."""
+"""The job engine and the SSO-migration rules, run directly (no Celery) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,19 @@ from app.db.models import Agent, Job, JobLine, JobState, table
 from app.jobs import downloads, engine
 from app.jobs import store as jobs
 from tests import factories
+from tests.conftest import PASSWORD, migrated_app
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """The engine on both databases: PostgreSQL takes other statements (COPY, one UPDATE)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    flask_app = migrated_app(tmp_path, url)
+    with db.write() as conn:
+        factories.user(conn, "admin", "admin", PASSWORD)
+    yield flask_app
+    db.dispose()
+
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 - .+$")
 

@@ -26,6 +26,16 @@ _UPDATE = (
     "change_stamp = change_stamp + 1, modified_ms = ? "
     "WHERE id = ? AND sso_enabled = FALSE AND change_stamp = ?"
 )
+# The same conditional update for a whole chunk in one statement (PostgreSQL). Its unique index
+# is checked row by row, so a chunk where one row takes a name another frees may be refused in
+# one statement though fine in file order: that refusal sends the chunk to the careful path.
+_UPDATE_SET = (
+    "UPDATE agents AS a SET user_name = v.user_name, user_name_key = v.user_name_key, "
+    "sso_enabled = TRUE, change_stamp = a.change_stamp + 1, modified_ms = v.modified_ms "
+    "FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::int[], %s::int[]) "
+    "AS v(user_name, user_name_key, modified_ms, id, change_stamp) "
+    "WHERE a.id = v.id AND a.sso_enabled = FALSE AND a.change_stamp = v.change_stamp"
+)
 
 
 @dataclass(slots=True)
@@ -91,7 +101,7 @@ class SsoMigration(CsvJobType):
                 agents[new_key] = agent
             agent.user_name = new_name
             agent.sso = True
-        if execute_many(conn, _UPDATE, updates) != len(updates):
+        if _update(conn, updates) != len(updates):
             raise _Conflict
         return outcomes
 
@@ -123,6 +133,14 @@ class SsoMigration(CsvJobType):
             return Outcome(record.line_number, False, message)
         savepoint.commit()
         return outcome
+
+
+def _update(conn: Connection, updates: list[tuple[str, str, int, int, int]]) -> int:
+    """Apply the chunk's conditional updates; return how many agents they changed."""
+    if not updates or not is_postgres(conn):
+        return execute_many(conn, _UPDATE, updates)
+    columns = [list(column) for column in zip(*updates, strict=True)]
+    return int(conn.exec_driver_sql(_UPDATE_SET, tuple(columns)).rowcount)
 
 
 # PostgreSQL: deadlock detected, serialization failure, lock not available.

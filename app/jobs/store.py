@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from app.db import listing
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
@@ -90,8 +90,11 @@ def add_event(
     )
 
 
+_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))  # built once: every poll runs it
+
+
 def get_job(conn: Connection, job_id: int) -> Row[Any]:
-    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    row = conn.execute(_JOB, {"job_id": job_id}).first()
     if row is None:
         raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
     return row

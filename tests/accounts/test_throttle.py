@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.accounts import users
 from app.db import db
 from app.db import migrate as schema
 from tests import factories
@@ -71,6 +72,21 @@ def test_bad_tokens_and_unreadable_headers_count_per_address(client: FlaskClient
     for _ in range(5):
         assert from_addr(client, "10.0.3.1", {"Authorization": "Basic %%%"}).status_code == 401
     assert from_addr(client, "10.0.3.1", basic()).status_code == 429
+
+
+def test_a_blocked_address_is_refused_a_wrong_token_but_not_a_live_one(
+    client: FlaskClient,
+) -> None:
+    # A live token is a 256-bit secret: it gets in without the throttle being consulted
+    # (README, "Security"); a wrong token from the blocked address is refused as before.
+    with db.write() as conn:
+        token = users.create_token(conn, "admin")
+    fail(client, "10.0.3.9", times=10)
+    assert from_addr(client, "10.0.3.9", basic()).status_code == 429
+    bad = {"Authorization": "Bearer bjt_not-a-token"}
+    assert from_addr(client, "10.0.3.9", bad).status_code == 429
+    live = {"Authorization": f"Bearer {token}"}
+    assert from_addr(client, "10.0.3.9", live).status_code == 200
 
 
 def test_no_credentials_is_not_a_failure(client: FlaskClient) -> None:

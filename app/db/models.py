@@ -197,6 +197,16 @@ class JobLine(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+class JobTotal(Base):
+    """A running total of jobs for /metrics (app/jobs/totals.py): kept, not recomputed."""
+
+    __tablename__ = "job_totals"
+
+    job_type: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
 class User(Base):
     __tablename__ = "users"
 

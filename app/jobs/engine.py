@@ -32,6 +32,7 @@ from app.config import Settings
 from app.db import Database
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
 from app.db.sql import insert_rows, now_ms
+from app.jobs import totals
 from app.jobs import types as jobtypes
 from app.jobs.maintenance import open_window, windows
 from app.jobs.store import add_event
@@ -96,6 +97,9 @@ class JobRunner:
         self.retries = 0
         self.final_state: int | None = None
         self.run_state = Run(job_id, settings, None)
+        # Known once claimed: for the totals /metrics reads (app/jobs/totals.py).
+        self.job_type_code = 0
+        self.start_ms = 0
 
     def _retrying(self, what: str, action: Callable[[], T]) -> T:
         """``action()``, retried with backoff while it fails with a transient database error."""
@@ -129,7 +133,7 @@ class JobRunner:
         now = now_ms()
         with self.db.write() as conn:
             job = conn.execute(
-                select(jobs.c.start_ms, jobs.c.job_state, jobs.c.job_type).where(
+                select(jobs.c.start_ms, jobs.c.create_ms, jobs.c.job_state, jobs.c.job_type).where(
                     jobs.c.id == self.job_id
                 )
             ).first()
@@ -165,7 +169,10 @@ class JobRunner:
                 processed=done[0], succeeded=done[1], failed=done[0] - done[1], last_line=done[2]
             )
             host = self.settings.host_name
+            self.job_type_code = job.job_type
+            self.start_ms = now if started_before is None else started_before
             if started_before is None:
+                totals.started(conn, job.job_type, now - job.create_ms)
                 add_event(conn, self.job_id, f"Job started on {host}", now=now)
                 if jobtypes.get(job.job_type).header:
                     add_event(conn, self.job_id, "Processing line 1: Header", now=now)
@@ -383,7 +390,10 @@ class JobRunner:
             )
             for message in messages:
                 add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
-        c = self.counts
+            c = self.counts
+            totals.finished(
+                conn, self.job_type_code, state, c.processed, c.failed, now - self.start_ms
+            )
         log.info(
             "job %s finished: %s",
             self.job_id,

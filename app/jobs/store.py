@@ -18,6 +18,7 @@ from app.exceptions import (
     NotFound,
     StaleChangeStamp,
 )
+from app.jobs import totals
 from app.jobs.check import CheckedFile, check_description
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def create_job(
         insert(files).values(job_id=job_id, content=checked.content, encoding=checked.encoding)
     )
     add_event(conn, job_id, f"Job created by {created_by} on {host_name}", now=now)
+    totals.created(conn, checked.job_type)
     return int(job_id)
 
 
@@ -170,13 +172,15 @@ def update_job(
 def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
     """A Queued job is cancelled at once; a Processing one stops at its next chunk."""
     now = now_ms()
-    result = conn.execute(
+    cancelled = conn.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.job_state == JobState.QUEUED)
         .values(job_state=JobState.CANCELLED, end_ms=now)
-    )
+        .returning(jobs.c.job_type)
+    ).first()
     logger.info("Job %d: cancellation requested by %s", job_id, actor)
-    if result.rowcount == 1:
+    if cancelled is not None:
+        totals.finished(conn, cancelled.job_type, JobState.CANCELLED, 0, 0, None)
         add_event(conn, job_id, f"Job cancelled by {actor}", now=now)
         add_event(conn, job_id, "0 lines processed, 0 succeeded, 0 failed", now=now)
     else:

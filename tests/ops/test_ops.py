@@ -19,9 +19,9 @@ from sqlalchemy import update
 from app import create_app
 from app.config import Settings
 from app.db import db
-from app.db.models import Job, table
+from app.db.models import Job, JobState, table
 from app.db.sql import now_ms
-from app.jobs import engine
+from app.jobs import engine, totals
 from app.ops.logs import JsonFormatter
 from tests import factories
 from tests.conftest import basic, overrides_for
@@ -132,23 +132,38 @@ def test_metrics_after_jobs_run(app: Flask, client: FlaskClient) -> None:
         engine.run_job(db, settings, job_id)
     put = client.put(f"{JOBS}/{cancelled}", json={"changeStamp": 0, "jobState": 5}, headers=basic())
     assert put.status_code == 200
-    # Known times, so each job lands in known buckets (seconds: wait, then duration).
-    set_times(succeeded, 0, 200, 1_700)  # 0.2, 1.5
-    set_times(partial, 0, 3_000, 48_000)  # 3, 45
-    set_times(failed, 0, 50, 100)  # 0.05 (on a bucket's bound), 0.05
     set_times(queued, now_ms() - 90_000, None, None)
 
-    m = scrape(client)
+    def check(m: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> None:
+        t = (("job_type", "5"),)
+        assert m[("bulkjob_jobs_created_total", t)] == 5
+        for state in ("succeeded", "partially_succeeded", "failed", "cancelled"):
+            assert m[("bulkjob_jobs_finished_total", (("job_type", "5"), ("state", state)))] == 1
+        assert m[("bulkjob_records_processed_total", t)] == 5
+        assert m[("bulkjob_records_failed_total", t)] == 2
+        # Three jobs started and ended; the cancelled one never started.
+        assert m[("bulkjob_job_queue_wait_seconds_count", t)] == 3
+        assert m[("bulkjob_job_duration_seconds_count", t)] == 3
+        assert m[("bulkjob_jobs_processing", ())] == 0
 
+    first = scrape(client)
+    check(first)
+    assert first[("bulkjob_jobs_queued", ())] == 1
+    assert 90 <= first[("bulkjob_oldest_queued_job_age_seconds", ())] < 120
+
+    # Deleting finished jobs lowers no counter (Prometheus would read that as a reset).
+    for job_id in (succeeded, partial, failed, cancelled):
+        assert client.delete(f"{JOBS}/{job_id}", headers=basic()).status_code == 200
+    check(scrape(client))
+
+
+def test_histograms_put_each_time_in_its_buckets(client: FlaskClient) -> None:
+    with db.write() as conn:
+        for wait_ms, duration_ms in ((200, 1_500), (3_000, 45_000), (50, 50)):
+            totals.started(conn, 5, wait_ms)
+            totals.finished(conn, 5, JobState.SUCCEEDED, 1, 0, duration_ms)
+    m = scrape(client)
     t = (("job_type", "5"),)
-    assert m[("bulkjob_jobs_created_total", t)] == 5
-    for state in ("succeeded", "partially_succeeded", "failed", "cancelled"):
-        assert m[("bulkjob_jobs_finished_total", (("job_type", "5"), ("state", state)))] == 1
-    assert m[("bulkjob_records_processed_total", t)] == 5
-    assert m[("bulkjob_records_failed_total", t)] == 2
-    assert m[("bulkjob_jobs_queued", ())] == 1
-    assert m[("bulkjob_jobs_processing", ())] == 0
-    assert 90 <= m[("bulkjob_oldest_queued_job_age_seconds", ())] < 120
 
     def buckets(name: str) -> dict[str, float]:
         return {

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
-from app.db.sql import execute_many, ids_after_explicit, is_postgres
+from app.db.sql import ids_after_explicit, insert_rows
 from app.exceptions import OutOfRange
 
 MAX_AGENTS = 1_000_000
@@ -108,9 +107,9 @@ def load_demo(
     ]
     agent_rows = _agent_rows(rng, agents, [p[0] for p in peripheral_rows], team_rows)
 
-    _insert(conn, "peripherals", ("id", "name"), peripheral_rows)
-    _insert(conn, "agent_teams", ("id", "name", "peripheral_id"), team_rows)
-    _insert(conn, "agents", AGENT_COLUMNS, agent_rows)
+    insert_rows(conn, "peripherals", ("id", "name"), peripheral_rows)
+    insert_rows(conn, "agent_teams", ("id", "name", "peripheral_id"), team_rows)
+    insert_rows(conn, "agents", AGENT_COLUMNS, agent_rows)
     # The ids were given explicitly: ids made later (SCIM creates) start above them.
     ids_after_explicit(conn, teams)
     ids_after_explicit(conn, agent_table)
@@ -123,22 +122,6 @@ def load_demo(
         "without_team": sum(1 for r in agent_rows if r[3] is None),
         "replaced": existing["agents"] if replace else 0,
     }
-
-
-def _insert(
-    conn: Connection, table_name: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` in one set-based operation: COPY on PostgreSQL, executemany elsewhere."""
-    names = ", ".join(columns)
-    if is_postgres(conn):
-        # psycopg's COPY is about twice as fast as its pipelined executemany here.
-        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table_name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in columns)
-    execute_many(conn, f"INSERT INTO {table_name} ({names}) VALUES ({marks})", rows)
 
 
 def _count(conn: Connection) -> dict[str, int]:

@@ -38,28 +38,45 @@ def bucket_name(histogram: str, bound: float) -> str:
     return f"{histogram}_le:{round(bound * 1000)}"
 
 
-def _add(conn: Connection, job_type: int, deltas: dict[str, int]) -> None:
+def add(conn: Connection, job_type: int, deltas: dict[str, int]) -> None:
+    """Raise the totals of ``job_type`` by ``deltas`` (name: amount)."""
     rows = sorted((job_type, name, delta) for name, delta in deltas.items() if delta)
     execute_many(conn, _ADD, rows)
 
 
 def _observe(deltas: dict[str, int], histogram: str, bounds: Sequence[float], ms: int) -> None:
-    deltas[f"{histogram}_count"] = 1
-    deltas[f"{histogram}_sum_ms"] = ms
+    ms = max(0, ms)
+    deltas[f"{histogram}_count"] = deltas.get(f"{histogram}_count", 0) + 1
+    deltas[f"{histogram}_sum_ms"] = deltas.get(f"{histogram}_sum_ms", 0) + ms
     for bound in bounds:
         if ms <= round(bound * 1000):
-            deltas[bucket_name(histogram, bound)] = 1
+            name = bucket_name(histogram, bound)
+            deltas[name] = deltas.get(name, 0) + 1
+
+
+def count_start(deltas: dict[str, int], wait_ms: int) -> None:
+    """Add a job's first start (a resume is not a start) to ``deltas``."""
+    _observe(deltas, "wait", WAIT_BUCKETS, wait_ms)
+
+
+def count_end(
+    deltas: dict[str, int], state: int, processed: int, failed: int, duration_ms: int | None
+) -> None:
+    """Add a job's final ``state`` to ``deltas``; ``duration_ms`` None if it never started."""
+    for name, amount in ((f"finished:{state}", 1), ("processed", processed), ("failed", failed)):
+        deltas[name] = deltas.get(name, 0) + amount
+    if duration_ms is not None:
+        _observe(deltas, "duration", DURATION_BUCKETS, duration_ms)
 
 
 def created(conn: Connection, job_type: int) -> None:
-    _add(conn, job_type, {"created": 1})
+    add(conn, job_type, {"created": 1})
 
 
 def started(conn: Connection, job_type: int, wait_ms: int) -> None:
-    """A job's first start (a resume is not a start)."""
     deltas: dict[str, int] = {}
-    _observe(deltas, "wait", WAIT_BUCKETS, max(0, wait_ms))
-    _add(conn, job_type, deltas)
+    count_start(deltas, wait_ms)
+    add(conn, job_type, deltas)
 
 
 def finished(
@@ -70,11 +87,9 @@ def finished(
     failed: int,
     duration_ms: int | None,
 ) -> None:
-    """A job reached its final ``state``; ``duration_ms`` None if it never started."""
-    deltas = {f"finished:{state}": 1, "processed": processed, "failed": failed}
-    if duration_ms is not None:
-        _observe(deltas, "duration", DURATION_BUCKETS, max(0, duration_ms))
-    _add(conn, job_type, deltas)
+    deltas: dict[str, int] = {}
+    count_end(deltas, state, processed, failed, duration_ms)
+    add(conn, job_type, deltas)
 
 
 def read(conn: Connection) -> dict[tuple[int, str], int]:

@@ -13,6 +13,7 @@ from app.accounts import users
 from app.db import db
 from app.directory import demo as directory
 from app.exceptions import ServiceError
+from app.jobs import history
 
 FIRST_ADMIN_HINT = """\
 There are no users yet, and there is no default password. Create the first admin with:
@@ -61,19 +62,31 @@ def init_db() -> None:
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same directory.")
 @click.option("--replace", is_flag=True, help="Empty a non-empty directory and load it anew.")
-def demo_data(agents: int, seed: int, replace: bool) -> None:
-    """Load a demo agent directory (peripherals, teams, agents, supervisors)."""
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, history.MAX_JOBS),
+    default=0,
+    show_default=True,
+    help="Also add this many finished jobs of history (spread over the past year).",
+)
+def demo_data(agents: int, seed: int, replace: bool, jobs: int) -> None:
+    """Load a demo agent directory (peripherals, teams, agents, supervisors), and if asked a
+    history of finished jobs."""
     _require_schema()
     with db.write() as conn:
         result = directory.load_demo(conn, agents, seed=seed, replace=replace)
     if not result["loaded"] and "reason" in result:
-        click.echo(f"Nothing changed: {result['reason']} (use --replace to load it anew).")
-        return
-    click.echo(
-        f"Loaded {result['loaded']} agents ({result['supervisors']} supervisors, "
-        f"{result['sso_enabled']} already on SSO, {result['without_team']} without a team) "
-        f"on {result['peripherals']} peripherals in {result['teams']} teams."
-    )
+        click.echo(f"Directory unchanged: {result['reason']} (use --replace to load it anew).")
+    else:
+        click.echo(
+            f"Loaded {result['loaded']} agents ({result['supervisors']} supervisors, "
+            f"{result['sso_enabled']} already on SSO, {result['without_team']} without a team) "
+            f"on {result['peripherals']} peripherals in {result['teams']} teams."
+        )
+    if jobs:
+        with db.write() as conn:
+            loaded = history.load_history(conn, jobs, seed=seed)
+        click.echo(f"Added {loaded['jobs']} finished jobs ({loaded['lines']} lines) of history.")
 
 
 @click.command("create-user")

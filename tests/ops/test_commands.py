@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 
 from app import create_app
 from app.accounts import users
 from app.accounts.users import Principal
 from app.db import db
 from app.db import migrate as schema
-from app.db.models import Agent, AgentTeam, Peripheral, User, table
+from app.db.models import Agent, AgentTeam, Job, JobLine, JobState, Peripheral, User, table
 from app.directory import demo as directory
+from tests import factories
+from tests.conftest import PASSWORD, basic, migrated_app
+
+API = "/unifiedconfig/config/bulkjob"
 
 
 @pytest.fixture
@@ -94,7 +98,7 @@ def test_demo_data_on_a_non_empty_directory_changes_nothing(ready: Flask) -> Non
         before = conn.execute(select(table(Agent)).order_by(table(Agent).c.id)).all()
     result = run(ready, "demo-data", "--agents", "50", "--seed", "2")
     assert result.exit_code == 0, result.output
-    assert "Nothing changed" in result.stdout
+    assert "Directory unchanged" in result.stdout
     with db.read() as conn:
         assert conn.execute(select(table(Agent)).order_by(table(Agent).c.id)).all() == before
 
@@ -235,3 +239,54 @@ def test_revoke_token_refuses(ready: Flask, args: tuple[str, ...], stdin: str, e
     assert result.exit_code != 0
     assert error in result.stderr
     assert token_works(token)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_demo_data_jobs_adds_a_consistent_history(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("pg_url") if database == "postgresql" else None
+    app = migrated_app(tmp_path, url)
+    try:
+        first = run(app, "demo-data", "--agents", "0", "--jobs", "300", "--seed", "3")
+        assert first.exit_code == 0, first.output
+        assert "Added 300 finished jobs" in first.stdout
+        again = run(app, "demo-data", "--agents", "0", "--jobs", "200", "--seed", "4")
+        assert "Added 200 finished jobs" in again.stdout
+        jobs, lines = table(Job), table(JobLine)
+        with db.read() as conn:
+            held = conn.execute(select(jobs)).all()
+            outcomes = {
+                row.job_id: (row.n, row.ok)
+                for row in conn.execute(
+                    select(
+                        lines.c.job_id,
+                        func.count().label("n"),
+                        func.sum(cast(lines.c.ok, Integer)).label("ok"),
+                    ).group_by(lines.c.job_id)
+                )
+            }
+        assert len({job.id for job in held}) == 500
+        assert all(job.job_state in JobState.FINISHED for job in held)
+        # Counters equal the outcomes; every job has its file's rows' outcomes up to where it ended.
+        for job in held:
+            assert outcomes[job.id] == (job.processed_records, job.succeeded_records)
+            assert job.processed_records == job.succeeded_records + job.failed_records
+        client = app.test_client()
+        with db.write() as conn:
+            factories.user(conn, "admin", "admin", PASSWORD)
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'bulkjob_jobs_created_total{job_type="5"} 500.0' in metrics
+        finished = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("bulkjob_jobs_finished_total{")
+        )
+        assert finished == 500
+        listed = client.get(f"{API}?q=Wave&resultsPerPage=5", headers=basic())
+        assert listed.status_code == 200
+        log = client.get(f"{API}/{held[0].id}/log", headers=basic())
+        assert log.status_code == 200
+        assert b"lines processed" in log.data
+    finally:
+        db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 # Alembic announces each of its plugins at INFO when it is imported; that is only noise here.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -97,3 +98,12 @@ def _make_sqlite_dir(url: str) -> None:
     path = _sqlite_database(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+# Indexes the migrations make where the database allows, which the models do not declare.
+OPTIONAL_INDEXES = frozenset({"ix_jobs_description_trgm"})
+
+
+def include_object(_obj: Any, name: str | None, type_: str, reflected: bool, _compare: Any) -> bool:
+    """What autogenerate compares: everything but the optional indexes."""
+    return not (type_ == "index" and reflected and name in OPTIONAL_INDEXES)

@@ -152,7 +152,9 @@ class Job(Base):
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
-        Index("ix_jobs_state", "job_state", "id"),
+        # A jobState: filter reads its page in the list's order (PostgreSQL also has a trigram
+        # index on lower(description) for the search, made by revision 0011).
+        Index("ix_jobs_state", "job_state", "create_ms", "id"),
         NEVER_REUSED,
     )
 

@@ -43,7 +43,13 @@ def differences(url: str) -> list[Any]:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    # As the migrations' env.py: the optional trigram index is not in the models.
+                    "include_object": schema.include_object,
+                },
             )
             return list(compare_metadata(context, Base.metadata))
     finally:

@@ -13,6 +13,7 @@ from alembic import context
 from sqlalchemy import Connection, Engine, event, text
 
 from app.db import IMMEDIATE, make_engine
+from app.db.migrate import include_object
 from app.db.models import Base
 
 # Any fixed number: concurrent migrations of one PostgreSQL database queue on this lock.
@@ -50,6 +51,7 @@ def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=include_object,
         # SQLite alters tables by copying them; batch mode writes migrations that way.
         render_as_batch=kwargs.get("dialect_name") == "sqlite",
         **{k: v for k, v in kwargs.items() if k != "dialect_name"},

@@ -1,16 +1,23 @@
-"""Running totals of jobs for /metrics, kept as jobs are created, start and end.
+"""Running totals of jobs for /metrics; indexes for listing many jobs.
 
 Revision ID: 0011
 Revises: 0006
 Create Date: 2026-12-03
 
-The table starts from the jobs the database holds when this runs, so no counter falls at the
-upgrade; from then on the engine and the API raise the totals, and deleting a job lowers none.
-The bucket bounds are those of app/jobs/totals.py at this revision.
+``job_totals`` starts from the jobs the database holds when this runs, so no counter falls at
+the upgrade; from then on the engine and the API raise the totals, and deleting a job lowers
+none. The bucket bounds are those of app/jobs/totals.py at this revision.
+
+``ix_jobs_state`` becomes (job_state, create_ms, id): a ``jobState:`` filter's page is read in
+the list's order from the index. On PostgreSQL, a trigram index on ``lower(description)`` serves
+the description search (``q=term``, a substring match) when the ``pg_trgm`` extension can be
+created (it ships with PostgreSQL; creating it may need a privileged role); without it the
+search scans the table, as before, and a warning says so.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -35,7 +42,14 @@ def _observe(total: dict[str, int], histogram: str, bounds: Sequence[float], ms:
             total[f"{histogram}_le:{round(bound * 1000)}"] += 1
 
 
+TRIGRAM_INDEX = "ix_jobs_description_trgm"
+
+
 def upgrade() -> None:
+    op.drop_index("ix_jobs_state", table_name="jobs")
+    op.create_index("ix_jobs_state", "jobs", ["job_state", "create_ms", "id"], unique=False)
+    if op.get_context().dialect.name == "postgresql":
+        _trigram_index()
     job_totals = op.create_table(
         "job_totals",
         sa.Column("job_type", sa.SmallInteger(), autoincrement=False, nullable=False),
@@ -73,5 +87,38 @@ def upgrade() -> None:
         op.bulk_insert(job_totals, rows)
 
 
+def _trigram_index() -> None:
+    if op.get_context().as_sql:
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute(
+            f"CREATE INDEX {TRIGRAM_INDEX} ON jobs USING gin (lower(description) gin_trgm_ops)"
+        )
+        return
+    bind = op.get_bind()
+    savepoint = bind.begin_nested()
+    try:
+        bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except sa.exc.DBAPIError as exc:
+        savepoint.rollback()
+        logging.getLogger("alembic").warning(
+            "pg_trgm is not available (%s); the jobs' description search scans the table",
+            str(exc.orig).strip().splitlines()[0],
+        )
+        return
+    savepoint.commit()
+    # The extension may live in another schema than the tables (named, not on the search path).
+    where = bind.execute(
+        sa.text(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_trgm'"
+        )
+    ).scalar_one()
+    ops = f'"{where}".gin_trgm_ops'
+    op.execute(f"CREATE INDEX {TRIGRAM_INDEX} ON jobs USING gin (lower(description) {ops})")
+
+
 def downgrade() -> None:
+    op.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
+    op.drop_index("ix_jobs_state", table_name="jobs")
+    op.create_index("ix_jobs_state", "jobs", ["job_state", "id"], unique=False)
     op.drop_table("job_totals")

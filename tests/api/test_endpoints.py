@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import io
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from flask.testing import FlaskClient
 from app.db import db
 from app.jobs import engine
 from tests import factories
-from tests.conftest import basic
+from tests.conftest import PASSWORD, basic, migrated_app
 
 BASE = "/unifiedconfig/config"
 JSON = {"Accept": "application/json"}
@@ -279,7 +281,19 @@ def test_list_refusals(client: FlaskClient, query: str) -> None:
     assert first_error(response)["errorType"].startswith("invalidInput")
 
 
-def test_list_search_and_sort(client: FlaskClient) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FlaskClient]:
+    """A client on either database (PostgreSQL searches through its trigram index)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    flask_app = migrated_app(tmp_path, url)
+    with db.write() as conn:
+        factories.user(conn, "admin", "admin", PASSWORD)
+    yield flask_app.test_client()
+    db.dispose()
+
+
+def test_list_search_and_sort(any_client: FlaskClient) -> None:
+    client = any_client
     for description in ("Alpha wave", "beta 100%", "gamma_x"):
         job_id_of(create(client, description=description))
 

@@ -115,9 +115,7 @@ def run_operations(
     while position < len(ops):
         if errors_allowed is not None and errors >= errors_allowed:
             break
-        end = position
-        while end < len(ops) and _plain_create(ops[end], context):
-            end += 1
+        end = _batch_end(conn, ops, position, context)
         if end > position:
             left = None if errors_allowed is None else errors_allowed - errors
             done = _create_users(conn, ops[position:end], context, left)
@@ -130,15 +128,42 @@ def run_operations(
 
 
 def _plain_create(op: Operation, context: Context) -> bool:
-    """A POST /Users with nothing to resolve and no externalId upsert: decidable in a batch."""
+    """A POST /Users with nothing to resolve: decidable in a batch (see ``_batch_end``)."""
     return (
         op.method == "POST"
         and op.problem is None
         and not op.references
         and context.batch
-        and not context.upsert
+        and isinstance(op.data, Mapping)
         and op.path.strip("/").lower() == "users"
     )
+
+
+def _batch_end(conn: Connection, ops: list[Operation], position: int, context: Context) -> int:
+    """Where the run of plain creates starting at ``position`` ends (``position``: none).
+
+    With the externalId upsert (asynchronous bulk), a create whose externalId a user already
+    holds, or an earlier create of the run names, is an update: it ends the run, and runs alone.
+    """
+    end = position
+    while end < len(ops) and _plain_create(ops[end], context):
+        end += 1
+    if not context.upsert or end == position:
+        return end
+    external_ids = [_external_id(op.data) for op in ops[position:end]]
+    wanted = {value for value in external_ids if isinstance(value, str) and value}
+    held = set(
+        conn.execute(select(agents.c.external_id).where(agents.c.external_id.in_(wanted))).scalars()
+        if wanted
+        else ()
+    )
+    seen: set[str] = set()
+    for offset, value in enumerate(external_ids):
+        if isinstance(value, str) and value:
+            if value in held or value in seen:
+                return position + offset
+            seen.add(value)
+    return end
 
 
 def _create_users(

@@ -111,6 +111,40 @@ def get(client: FlaskClient, path: str) -> TestResponse:
     return response
 
 
+def test_creates_run_together_but_a_repeated_or_held_external_id_updates(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Plain creates are inserted together; one whose externalId a user holds, or an earlier
+    create of the same run names, updates that user instead (Entra's bulkUpload)."""
+    with db.write() as conn:
+        held = factories.agent(conn, "held.user")
+        conn.execute(agents.update().where(agents.c.id == held).values(external_id="HELD-1"))
+    body = request(
+        create("p1", "p1@example.com", externalId="NEW-1"),
+        create("p2", "p2@example.com", externalId="NEW-2"),
+        create("p3", "p3@example.com", externalId="NEW-1", name={"givenName": "Third"}),
+        create("p4", "p4@example.com", externalId="HELD-1"),
+        create("p5", "p5@example.com"),
+    )
+    location, job_id = accepted(client, body)
+    assert run(app, job_id) == 3
+    results = get(client, f"{location}/response").get_json()["Operations"]
+    assert [r["status"] for r in results] == ["201", "201", "200", "200", "201"]
+    assert results[2]["location"] == results[0]["location"]
+    assert results[3]["location"].endswith(f"/Users/{held}")
+    with db.read() as conn:
+        rows = conn.execute(
+            select(agents.c.external_id, agents.c.user_name, agents.c.first_name)
+            .where(agents.c.external_id.in_(["HELD-1", "NEW-1", "NEW-2"]))
+            .order_by(agents.c.external_id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("HELD-1", "p4@example.com", ""),
+        ("NEW-1", "p3@example.com", "Third"),
+        ("NEW-2", "p2@example.com", ""),
+    ]
+
+
 def test_an_async_request_is_a_job_with_log_failed_rows_and_a_bulk_response(
     app: Flask, client: FlaskClient
 ) -> None:

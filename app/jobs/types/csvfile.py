@@ -121,6 +121,19 @@ class CsvFile:
             return [normalise_header(cell) for cell in row]
         raise FieldRequired("fileContent is empty", "fileContent")
 
+    def count(self) -> int:
+        """How many data records there are, each checked as ``records`` checks it (the header
+        must already have been matched), without building them: what a create needs."""
+        rows = self._rows()
+        _line, header = next(rows)
+        width = len(header)
+        total = 0
+        for line, row in rows:
+            if len(row) != width:
+                raise _width_error(line, len(row), width)
+            total += 1
+        return total
+
     def records(self, columns: Iterable[str]) -> Iterator[Record]:
         """Data records with cells in the order of ``columns`` (canonical names).
 
@@ -135,14 +148,17 @@ class CsvFile:
         identity = order == list(range(width))
         for line, row in rows:
             if len(row) != width:
-                raise InvalidInput(
-                    f"Line {line}: {len(row)} fields where the header has {width}.",
-                    "fileContent",
-                )
+                raise _width_error(line, len(row), width)
             if identity:
                 yield Record(line, tuple(map(clean_cell, row)))
             else:
                 yield Record(line, tuple(clean_cell(row[i]) for i in order))
+
+
+def _width_error(line: int, fields: int, width: int) -> InvalidInput:
+    return InvalidInput(
+        f"Line {line}: {fields} fields where the header has {width}.", "fileContent"
+    )
 
 
 class CsvJobType(JobType):
@@ -150,7 +166,7 @@ class CsvJobType(JobType):
 
     def check(self, content: bytes) -> tuple[int, str]:
         text, encoding = decode(content)
-        total = sum(1 for _ in CsvFile(text).records(self.columns))
+        total = CsvFile(text).count()
         if total == 0:
             raise FieldRequired("fileContent has a header but no data rows", "fileContent")
         return total, encoding

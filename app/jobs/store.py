@@ -112,6 +112,14 @@ def get_job(conn: Connection, job_id: int) -> Row[Any]:
     return row
 
 
+def job_file(conn: Connection, job_id: int) -> bytes:
+    """The job's stored file, as uploaded."""
+    content = conn.execute(select(files.c.content).where(files.c.job_id == job_id)).scalar()
+    if content is None:
+        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+    return bytes(content)
+
+
 def list_jobs(
     conn: Connection, page: listing.Page, q: str | None, sort: str | None
 ) -> tuple[list[Row[Any]], int, int]:

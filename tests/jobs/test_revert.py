@@ -87,6 +87,9 @@ def test_a_revert_puts_back_what_the_job_changed_last_first(any_db: Flask) -> No
     assert shown["description"] == f"Revert of job {job}: wave 1"
     assert (shown["jobState"], shown["totalRecords"], shown["dryRun"]) == (1, 3, False)
     assert get(client, job)["revertedBy"] == {"refURL": f"{JOBS}/{undo}"}
+    xml = client.get(f"{JOBS}/{undo}", headers=basic()).get_data(as_text=True)
+    assert f"<revertOf><refURL>{JOBS}/{job}</refURL></revertOf>" in xml
+    assert "<dryRun>false</dryRun>" in xml
 
     assert run(any_db, undo) == JobState.SUCCEEDED
     assert [state(a) for a in (amy, cal, dan)] == [
@@ -186,8 +189,11 @@ def test_a_revert_takes_a_description_in_json_or_xml(any_db: Flask) -> None:
     second = create(client, [["bob", "", "", "b@s"]])
     run(any_db, first)
     run(any_db, second)
-    bad = revert(client, first, json={"bulkJob": {"description": "x" * 256}})
+    count = len(client.get(JOBS, headers=JSON).get_json()["bulkJobs"])
+    bad = revert(client, first, json={"description": "x" * 256})
     assert bad.status_code == 400
+    assert bad.get_json()["apiErrors"][0]["errorData"] == "description"
+    assert len(client.get(JOBS, headers=JSON).get_json()["bulkJobs"]) == count
     response = revert(client, first, json={"description": "undo wave 1"})
     assert response.status_code == 201, response.get_data(as_text=True)
     xml = "<bulkJob><description>undo wave 2</description></bulkJob>"

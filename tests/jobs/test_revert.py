@@ -3,6 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.db import db
-from app.db.models import Agent, JobLine, JobState, table
+from app.db.models import Agent, Job, JobLine, JobState, table
 from app.jobs import downloads, engine
 from tests import factories
 from tests.conftest import PASSWORD, basic, migrated_app
 
 agents = table(Agent)
+jobs = table(Job)
 lines = table(JobLine)
 JOBS = "/unifiedconfig/config/bulkjob"
 JSON = {**basic(), "Accept": "application/json"}
@@ -205,3 +207,37 @@ def test_a_revert_takes_a_description_in_json_or_xml(any_db: Flask) -> None:
     assert response.status_code == 201, response.get_data(as_text=True)
     listed = client.get(f"{JOBS}?q=undo", headers=JSON).get_json()["bulkJobs"]
     assert sorted(job["description"] for job in listed) == ["undo wave 1", "undo wave 2"]
+
+
+def test_of_two_reverts_at_once_one_is_created_and_the_other_refused(any_db: Flask) -> None:
+    """Both requests may pass the checks before either commits: the unique ``revert_of``
+    decides, and the loser gets the same 409 as a later request."""
+    names = [f"agent{i}" for i in range(6)]
+    with db.write() as conn:
+        factories.agents(conn, names)
+    client = any_db.test_client()
+    originals = [create(client, [[name, "", "", f"{name}@sso"]]) for name in names]
+    for job in originals:
+        run(any_db, job)
+    for job in originals:
+        barrier = threading.Barrier(2)
+        answers: list[int] = []
+
+        def race(
+            job: int = job, barrier: threading.Barrier = barrier, answers: list[int] = answers
+        ) -> None:
+            mine = any_db.test_client()
+            barrier.wait()
+            answers.append(revert(mine, job).status_code)
+
+        threads = [threading.Thread(target=race) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(answers) == [201, 409]
+        with db.read() as conn:
+            reverts = conn.execute(
+                select(func.count()).select_from(jobs).where(jobs.c.revert_of == job)
+            ).scalar_one()
+        assert reverts == 1

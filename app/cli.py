@@ -116,6 +116,30 @@ def _client(ctx: click.Context) -> Client:
     return client
 
 
+def wait_options(command: F) -> F:
+    """--wait, --timeout and --poll-interval of the commands that create a job."""
+    options = [
+        click.option(
+            "--wait", is_flag=True, help="Wait for the job to finish; the exit code says how."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0),
+            help="With --wait: give up after SECONDS (exit 7).",
+        ),
+        click.option(
+            "--poll-interval",
+            type=click.FloatRange(min=0.05),
+            default=1.0,
+            show_default=True,
+            help="With --wait: seconds between polls.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def json_option(command: F) -> F:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead."
@@ -159,17 +183,10 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
 @click.option(
     "--type", "job_type", type=int, help="The jobType (default: detected from the CSV header)."
 )
-@click.option("--wait", is_flag=True, help="Wait for the job to finish; the exit code says how.")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0), help="With --wait: give up after SECONDS (exit 7)."
+    "--dry-run", is_flag=True, help="Decide every row as a real run would; change nothing."
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.05),
-    default=1.0,
-    show_default=True,
-    help="With --wait: seconds between polls.",
-)
+@wait_options
 @json_option
 @click.pass_context
 def submit(
@@ -177,6 +194,7 @@ def submit(
     file: IO[bytes],
     description: str | None,
     job_type: int | None,
+    dry_run: bool,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
@@ -185,7 +203,44 @@ def submit(
     """Upload the CSV FILE ("-" for standard input) as a new job."""
     client = _client(ctx)
     name = Path(file.name).name if file.name not in ("-", "<stdin>") else "stdin.csv"
-    job = client.create(file.read(), description=description, job_type=job_type, filename=name)
+    job = client.create(
+        file.read(), description=description, job_type=job_type, filename=name, dry_run=dry_run
+    )
+    _created(ctx, client, job, wait, timeout, poll_interval, as_json)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("job_id", metavar="ID", type=int)
+@click.option("-d", "--description", help="The revert job's description.")
+@wait_options
+@json_option
+@click.pass_context
+def revert(
+    ctx: click.Context,
+    job_id: int,
+    description: str | None,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float,
+    as_json: bool,
+) -> None:
+    """Revert finished SSO-migration job ID: a new job puts back the agents it changed (those
+    not changed since)."""
+    client = _client(ctx)
+    job = client.revert(job_id, description=description)
+    _created(ctx, client, job, wait, timeout, poll_interval, as_json)
+
+
+def _created(
+    ctx: click.Context,
+    client: Client,
+    job: Job,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float,
+    as_json: bool,
+) -> None:
+    """Show the job just created, or (``wait``) wait for it and exit with its outcome."""
     if not wait:
         show_job(job, as_json, title=f"Job {job.id} created")
         return

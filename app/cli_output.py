@@ -118,6 +118,12 @@ def show_job(job: Job, as_json: bool, title: str | None = None) -> None:
     if job.description:
         table.add_row("description", job.description)
     table.add_row("type", str(job.job_type))
+    if job.dry_run:
+        table.add_row("dry run", "yes: no changes were made")
+    if job.revert_of is not None:
+        table.add_row("reverts", f"job {job.revert_of}")
+    if job.reverted_by is not None:
+        table.add_row("reverted by", f"job {job.reverted_by}")
     table.add_row("host", job.host_name)
     for name, ms in (
         ("created", job.created_ms),

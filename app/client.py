@@ -105,8 +105,10 @@ class Client:
         description: str | None = None,
         job_type: int | None = None,
         filename: str = "bulkjob.csv",
+        dry_run: bool = False,
     ) -> Job:
-        """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16)."""
+        """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16);
+        ``dry_run``: decide every row and change nothing."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -114,9 +116,14 @@ class Client:
             form["description"] = description
         if job_type is not None:
             form["jobType"] = str(job_type)
+        if dry_run:
+            form["dryRun"] = "true"
         response = self._send(
             "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
         )
+        return self._created(response)
+
+    def _created(self, response: httpx.Response) -> Job:
         location = response.headers.get("Location", "")
         try:
             job_id = int(location.rstrip("/").rsplit("/", 1)[-1])
@@ -128,13 +135,28 @@ class Client:
         return self.get(job_id)
 
     def create_from_file(
-        self, path: str | Path, *, description: str | None = None, job_type: int | None = None
+        self,
+        path: str | Path,
+        *,
+        description: str | None = None,
+        job_type: int | None = None,
+        dry_run: bool = False,
     ) -> Job:
         """Create a job from the CSV file at ``path``."""
         path = Path(path)
         return self.create(
-            path.read_bytes(), description=description, job_type=job_type, filename=path.name
+            path.read_bytes(),
+            description=description,
+            job_type=job_type,
+            filename=path.name,
+            dry_run=dry_run,
         )
+
+    def revert(self, job_id: int, *, description: str | None = None) -> Job:
+        """Create the job that puts back what a finished SSO-migration job changed."""
+        body = {} if description is None else {"description": description}
+        response = self._send("POST", f"bulkjob/{int(job_id)}/revert", json=body)
+        return self._created(response)
 
     def get(self, job_id: int) -> Job:
         """One job."""

@@ -170,6 +170,21 @@ class Job:
         return self.state not in ACTIVE_STATES
 
     @property
+    def dry_run(self) -> bool:
+        """A dry run: it decided every row and changed nothing."""
+        return bool(self.data.get("dryRun", False))
+
+    @property
+    def revert_of(self) -> int | None:
+        """The job this job reverts, if it is a revert."""
+        return _linked_id(self.data.get("revertOf"))
+
+    @property
+    def reverted_by(self) -> int | None:
+        """The job that reverts this one, if any."""
+        return _linked_id(self.data.get("revertedBy"))
+
+    @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, f"state {self.state}")
 
@@ -186,3 +201,9 @@ class Page:
     start_index: int
     results_per_page: int
     total: int
+
+
+def _linked_id(link: Any) -> int | None:
+    if not isinstance(link, Mapping) or "refURL" not in link:
+        return None
+    return int(str(link["refURL"]).rstrip("/").rsplit("/", 1)[-1])

@@ -44,6 +44,12 @@ class JobActive(ServiceError):
     error_type = "jobActive"
 
 
+class Conflict(ServiceError):
+    """The request contradicts the state of the resource (a job already reverted)."""
+
+    error_type = "conflict"
+
+
 class NotAuthorized(ServiceError):
     error_type = "notAuthorized"
 

@@ -10,6 +10,7 @@ from flask import Flask, Response
 from werkzeug.routing import IntegerConverter, Map
 
 from app.exceptions import (
+    Conflict,
     Forbidden,
     InvalidInput,
     JobActive,
@@ -44,6 +45,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     NotFound: 404,
     StaleChangeStamp: 409,
     JobActive: 409,
+    Conflict: 409,
     TooLarge: 413,
     UnsupportedMediaType: 415,
     TooManyRequests: 429,

@@ -17,12 +17,13 @@ from app.api.schemas import (
     load_body,
     page_info_schema,
     permission_info_schema,
+    revert_schema,
 )
 from app.db import db, listing
 from app.directory import template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
-from app.jobs import downloads, store
+from app.jobs import downloads, revert, store
 from app.jobs import types as jobtypes
 from app.jobs.submit import submit
 from app.urls import job_path
@@ -37,24 +38,45 @@ def _job_type_param(raw: str | None) -> int | None:
         raise InvalidInput(f"jobType must be a number, not {raw!r}", "jobType") from None
 
 
-def _upload() -> tuple[bytes, str | None, int | None]:
-    """The file, description and jobType of a create request, in any of its four forms."""
+def _dry_run_param(raw: str | None) -> bool:
+    """A form field or query parameter ``dryRun``: true or false (absent: false)."""
+    if raw is None or raw.strip() == "":
+        return False
+    lowered = raw.strip().lower()
+    if lowered not in ("true", "false"):
+        raise InvalidInput(f"dryRun must be true or false, not {raw!r}", "dryRun")
+    return lowered == "true"
+
+
+def _upload() -> tuple[bytes, str | None, int | None, bool]:
+    """The file, description, jobType and dryRun of a create request, in any of its four
+    forms."""
     mimetype = request.mimetype
     if mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise FieldRequired("A file part named 'file' is required", "file")
         form = request.form
-        return upload.read(), form.get("description"), _job_type_param(form.get("jobType"))
+        return (
+            upload.read(),
+            form.get("description"),
+            _job_type_param(form.get("jobType")),
+            _dry_run_param(form.get("dryRun")),
+        )
     if mimetype in ("text/csv", "text/plain"):
         args = request.args
-        return request.get_data(), args.get("description"), _job_type_param(args.get("jobType"))
+        return (
+            request.get_data(),
+            args.get("description"),
+            _job_type_param(args.get("jobType")),
+            _dry_run_param(args.get("dryRun")),
+        )
     if mimetype in ("application/json", "application/xml", "text/xml"):
         body = load_body(bulk_job_create_schema, parse_body(request, "bulkJob"))
         if not body.get("fileContent"):
             raise FieldRequired("fileContent is required", "fileContent")
         content = body["fileContent"].encode("utf-8")
-        return content, body.get("description"), body.get("jobType")
+        return content, body.get("description"), body.get("jobType"), bool(body.get("dryRun"))
     raise UnsupportedMediaType(
         f"Content-Type {mimetype or '(none)'} is not supported; use application/xml, "
         "application/json, multipart/form-data or text/csv",
@@ -66,17 +88,37 @@ def _upload() -> tuple[bytes, str | None, int | None]:
 @roles(*WRITE_JOBS)
 def create_job() -> Response:
     """Check the upload, store the job, then queue it; 201 with the job's Location."""
-    content, description, job_type = _upload()
+    content, description, job_type, dry_run = _upload()
     job_id = submit(
         current_app,
         content,
         description=description,
         created_by=current().username,
         job_type=job_type,
+        dry_run=dry_run,
     )
+    return _created(job_id)
+
+
+def _created(job_id: int) -> Response:
     response = Response(status=201)
     response.headers["Location"] = f"{request.host_url.rstrip('/')}{job_path(job_id)}"
     return response
+
+
+@bp.post("/bulkjob/<id:job_id>/revert", strict_slashes=False)
+@roles(*WRITE_JOBS)
+def revert_job(job_id: int) -> Response:
+    """Create the job that puts back what an SSO-migration job changed; 201 with its Location."""
+    description = None
+    length = request.content_length
+    if length or (length is None and request.mimetype):  # a body (the bulkJob is optional)
+        body = load_body(revert_schema, parse_body(request, "bulkJob"))
+        description = body.get("description")
+    new_id = revert.revert(
+        current_app, job_id, description=description, created_by=current().username
+    )
+    return _created(new_id)
 
 
 @bp.get("/bulkjob", strict_slashes=False)

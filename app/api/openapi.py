@@ -24,6 +24,7 @@ from app.api.schemas import (
     BulkJobUpdateSchema,
     PageInfoSchema,
     PermissionInfoSchema,
+    RevertSchema,
 )
 from app.db.listing import MAX_PER_PAGE
 from app.jobs import types as jobtypes
@@ -129,6 +130,7 @@ def build() -> dict[str, Any]:
         ("BulkJobList", BulkJobListSchema),
         ("BulkJobCreate", BulkJobCreateSchema),
         ("BulkJobUpdate", BulkJobUpdateSchema),
+        ("BulkJobRevert", RevertSchema),
         ("Agent", AgentSchema),
         ("AgentList", AgentListSchema),
     ):
@@ -175,6 +177,18 @@ def build() -> dict[str, Any]:
                 "parameters": [ID_PARAM],
                 "responses": {200: _ok(description="Deleted"), **_errors(403, 404, 409)},
             },
+        },
+    )
+    spec.path(
+        path=f"{API_BASE}/bulkjob/{{id}}/revert",
+        operations={
+            "post": {
+                "summary": "Revert a finished SSO-migration job: create the job that puts back "
+                "what it changed (the body is optional)",
+                "parameters": [ID_PARAM],
+                "requestBody": {**body("BulkJobRevert"), "required": False},
+                "responses": {201: created, **_errors(400, 403, 404, 409, 413, 415)},
+            }
         },
     )
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/log", operations=_download("Log", "text/plain"))

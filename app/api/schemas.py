@@ -83,6 +83,16 @@ def _link(suffix: str, data_key: str) -> fields.Function:
     )
 
 
+def _job_link(name: str, data_key: str) -> fields.Function:
+    """A link to the job whose id is in ``name`` (README: Revert); absent when there is none."""
+
+    def link(obj: Any) -> dict[str, str] | None:
+        job_id = _get(obj, name)
+        return None if job_id is None else {"refURL": job_path(job_id)}
+
+    return fields.Function(link, data_key=data_key)
+
+
 def _extra_link(extra: Extra) -> fields.Function:
     """The link to ``extra`` on jobs whose type offers it; absent on the others."""
 
@@ -120,6 +130,9 @@ BulkJobSchema = _DumpSchema.from_dict(
         "log_file": _link("/log", "logFile"),
         "csv_file": _link("/csv", "csvFile"),
         **_extras(),
+        "dry_run": fields.Boolean(data_key="dryRun"),
+        "revert_of": _job_link("revert_of", "revertOf"),
+        "reverted_by": _job_link("reverted_by", "revertedBy"),
         "total_records": fields.Integer(data_key="totalRecords"),
         "processed_records": fields.Integer(data_key="processedRecords"),
         "succeeded_records": fields.Integer(data_key="succeededRecords"),
@@ -295,11 +308,20 @@ class _LoadSchema(Schema):
 class BulkJobCreateSchema(_LoadSchema):
     """POST /bulkjob in XML or JSON: the CSV as text, with an optional description and type."""
 
-    READ_ONLY = _BULKJOB_READ_ONLY | {"changeStamp", "jobState"}
+    READ_ONLY = (_BULKJOB_READ_ONLY - {"dryRun"}) | {"changeStamp", "jobState"}
 
     fileContent = _text(required=True, validate=[_not_empty])
     description = _text(max_length=MAX_DESCRIPTION)
     jobType = _whole()
+    dryRun = fields.Boolean(allow_none=True, error_messages={"invalid": _INVALID, "null": _INVALID})
+
+
+class RevertSchema(_LoadSchema):
+    """POST /bulkjob/<id>/revert: an optional description of the revert job."""
+
+    READ_ONLY = _BULKJOB_READ_ONLY | {"changeStamp", "jobState", "jobType"}
+
+    description = _text(max_length=MAX_DESCRIPTION)
 
 
 class BulkJobUpdateSchema(_LoadSchema):
@@ -388,6 +410,7 @@ page_info_schema = PageInfoSchema()
 permission_info_schema = PermissionInfoSchema()
 bulk_job_create_schema = BulkJobCreateSchema()
 bulk_job_update_schema = BulkJobUpdateSchema()
+revert_schema = RevertSchema()
 
 __all__ = [
     "AgentSchema",

@@ -143,7 +143,7 @@ def _progress(row: Any) -> dict[str, Any]:
 
 
 def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> tuple[str, int]:
-    values = {"description": "", "job_type": "", "pasted": "", "filename": ""}
+    values = {"description": "", "job_type": "", "pasted": "", "filename": "", "dry_run": False}
     values.update(form)
     return render_template("new.html", error=error, **values), status
 
@@ -166,10 +166,11 @@ def new_job() -> tuple[str, int] | BaseResponse:
     if request.method == "GET":
         return _new_job_page()
     form = request.form
-    kept = {
+    kept: dict[str, Any] = {
         "description": form.get("description", ""),
         "job_type": form.get("jobType", ""),
         "pasted": form.get("pasted", ""),
+        "dry_run": form.get("dryRun") == "true",
     }
     upload = request.files.get("file")
     content = upload.read() if upload is not None else b""
@@ -193,6 +194,7 @@ def new_job() -> tuple[str, int] | BaseResponse:
             description=kept["description"],
             created_by=_username(),
             job_type=job_type,
+            dry_run=kept["dry_run"],
         )
     except ServiceError as exc:
         return _new_job_page(exc.message, 400, **kept)
@@ -209,7 +211,20 @@ def job_page(job_id: int) -> str:
         job = store.get_job(conn, job_id)
     failed = failures.failed_page(db.engine, job_id, page_)
     pager = Pager(failed.start, FAILED_PER_PAGE, failed.total, len(failed.rows))
-    return render_template("job.html", job=job, failed=failed, paging=pager)
+    return render_template(
+        "job.html", job=job, failed=failed, paging=pager, can_revert=_can_revert(job)
+    )
+
+
+def _can_revert(job: Any) -> bool:
+    """Whether the job page offers Revert… (the confirmation page makes every check)."""
+    return (
+        jobtypes.reverting(job.job_type) is not None
+        and not job.dry_run
+        and job.job_state in JobState.FINISHED
+        and job.succeeded_records > 0
+        and job.reverted_by is None
+    )
 
 
 def _confirm_page(job: Any, action: str) -> str:

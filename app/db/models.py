@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -149,12 +150,17 @@ class Job(Base):
     dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
     # The base URL the job was submitted to (a SCIM bulk job builds its locations on it).
     origin: Mapped[str | None] = mapped_column(String(255))
+    # A dry run decides every record as a real run would and changes nothing (README: Dry run).
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The job this one reverts (README: Revert); unique: a job has at most one revert.
+    revert_of: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
         # A jobState: filter reads its page in the list's order (PostgreSQL also has a trigram
         # index on lower(description) for the search, made by revision 0011).
         Index("ix_jobs_state", "job_state", "create_ms", "id"),
+        Index("ix_jobs_revert_of", "revert_of", unique=True),
         NEVER_REUSED,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.exceptions import FieldRequired, FieldTooLong
+from app.exceptions import FieldRequired, FieldTooLong, InvalidInput
 from app.jobs import types as jobtypes
 from app.jobs.types.csvfile import CsvFile, decode
 
@@ -53,3 +53,10 @@ def check_file(
         chosen = jobtypes.get(job_type)
     total, encoding = chosen.check(content)
     return CheckedFile(content, encoding, chosen.code, total)
+
+
+def check_dry_run(job_type: int) -> None:
+    """Refuse a dry run of a type whose jobs cannot be dry-run."""
+    chosen = jobtypes.get(job_type)
+    if not chosen.dry_runs:
+        raise InvalidInput(f"jobType {chosen.code} ({chosen.name}) has no dry run", "dryRun")

@@ -213,13 +213,17 @@ class JobRunner:
         """The job's type and the records not yet committed."""
         with self.db.read() as conn:
             job = conn.execute(
-                select(jobs.c.job_type, jobs.c.origin).where(jobs.c.id == self.job_id)
+                select(jobs.c.job_type, jobs.c.origin, jobs.c.dry_run).where(
+                    jobs.c.id == self.job_id
+                )
             ).one()
             content = conn.execute(
                 select(files.c.content).where(files.c.job_id == self.job_id)
             ).scalar_one()
         job_type = jobtypes.get(job.job_type)
-        self.run_state = Run(self.job_id, self.settings, job.origin, job_type.unit)
+        self.run_state = Run(
+            self.job_id, self.settings, job.origin, job_type.unit, dry_run=job.dry_run
+        )
         last = self.counts.last_line
         records = job_type.read(bytes(content))
         del content

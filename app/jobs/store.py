@@ -40,7 +40,14 @@ SORTABLE = {
 FILTERS: dict[str, listing.Filter] = {
     "jobState": lambda v: jobs.c.job_state == listing.parse_int("jobState", v),
     "jobType": lambda v: jobs.c.job_type == listing.parse_int("jobType", v),
+    "dryRun": lambda v: jobs.c.dry_run == listing.parse_bool("dryRun", v),
 }
+
+# The job that reverts each job, if any (README: Revert), read with the job.
+_reverts = jobs.alias("reverts")
+REVERTED_BY = (
+    select(_reverts.c.id).where(_reverts.c.revert_of == jobs.c.id).scalar_subquery()
+).label("reverted_by")
 
 
 def create_job(
@@ -50,9 +57,13 @@ def create_job(
     created_by: str,
     host_name: str,
     origin: str | None = None,
+    *,
+    dry_run: bool = False,
+    revert_of: int | None = None,
 ) -> int:
     """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
-    base URL the job's results point into (SCIM bulk jobs)."""
+    base URL the job's results point into (SCIM bulk jobs); ``dry_run``: a job that changes
+    nothing; ``revert_of``: the job it reverts."""
     now = now_ms()
     job_id = conn.execute(
         insert(jobs)
@@ -71,6 +82,8 @@ def create_job(
             cancel_requested=False,
             dispatched_ms=now,
             origin=origin,
+            dry_run=dry_run,
+            revert_of=revert_of,
         )
         .returning(jobs.c.id)
     ).scalar_one()
@@ -78,6 +91,8 @@ def create_job(
         insert(files).values(job_id=job_id, content=checked.content, encoding=checked.encoding)
     )
     add_event(conn, job_id, f"Job created by {created_by} on {host_name}", now=now)
+    if dry_run:
+        add_event(conn, job_id, "Dry run: no changes will be made", now=now)
     totals.created(conn, checked.job_type)
     return int(job_id)
 
@@ -92,7 +107,8 @@ def add_event(
     )
 
 
-_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))  # built once: every poll runs it
+# Built once: every poll runs it.
+_JOB = select(jobs, REVERTED_BY).where(jobs.c.id == bindparam("job_id"))
 
 
 def get_job(conn: Connection, job_id: int) -> Row[Any]:
@@ -100,6 +116,14 @@ def get_job(conn: Connection, job_id: int) -> Row[Any]:
     if row is None:
         raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
     return row
+
+
+def job_file(conn: Connection, job_id: int) -> bytes:
+    """The job's stored file, as uploaded."""
+    content = conn.execute(select(files.c.content).where(files.c.job_id == job_id)).scalar()
+    if content is None:
+        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+    return bytes(content)
 
 
 def list_jobs(
@@ -119,7 +143,7 @@ def list_jobs(
         _name, column, descending = order
         ordering = [column.desc(), jobs.c.id.desc()] if descending else [column, jobs.c.id]
     rows = conn.execute(
-        select(jobs)
+        select(jobs, REVERTED_BY)
         .where(*conditions)
         .order_by(*ordering)
         .offset(start)

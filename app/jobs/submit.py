@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.db import db
 from app.jobs import queue, store, sweeper
-from app.jobs.check import check_description, check_file
+from app.jobs.check import check_description, check_dry_run, check_file
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -25,8 +25,13 @@ def submit(
     job_type: int | None = None,
     uploaded: bool = True,
     origin: str | None = None,
+    dry_run: bool = False,
+    revert_of: int | None = None,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
+
+    ``dry_run``: a job that decides every record and changes nothing (README: Dry run), for
+    types that offer it; ``revert_of``: the job a revert job reverts (``app.jobs.revert``).
 
     Refusals raise before anything is stored. The message to a worker is sent only after the
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
@@ -35,9 +40,18 @@ def submit(
     settings = app.config["SETTINGS"]
     description = check_description(description)
     checked = check_file(content, job_type, settings.max_file_bytes, uploaded=uploaded)
+    if dry_run:
+        check_dry_run(checked.job_type)
     with db.write() as conn:
         job_id = store.create_job(
-            conn, checked, description, created_by, settings.host_name, origin
+            conn,
+            checked,
+            description,
+            created_by,
+            settings.host_name,
+            origin,
+            dry_run=dry_run,
+            revert_of=revert_of,
         )
     if not queue.dispatch(app, job_id):
         sweeper.mark_dispatched(db, job_id, dispatched=False)

@@ -77,7 +77,7 @@ def test_schemathesis_finds_no_server_error_and_no_broken_response(
     failures: list[str] = []
     statuses: list[int] = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 12
+    assert len(operations) == 13
 
     for operation in operations:
 

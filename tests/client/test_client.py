@@ -361,3 +361,24 @@ def test_the_module_exports_what_scripts_use() -> None:
     assert {"Client", "BulkJobError", "Job", "JobState", "ApiError", "Page"} <= set(
         client_module.__all__
     )
+
+
+def test_dry_run_and_revert(app: Flask, api: Client) -> None:
+    with db.write() as conn:
+        factories.agents(conn, ["amy", "bob"])
+    content = factories.csv_text([["amy", "", "", "amy@sso"], ["bob", "", "", ""]])
+    dry = api.create(content, description="wave", dry_run=True)
+    assert dry.dry_run and dry.revert_of is None
+    run_job(app, dry.id)
+    with pytest.raises(BulkJobError) as refused:
+        api.revert(dry.id)
+    assert refused.value.status == 400
+    real = api.create(content, description="wave")
+    assert not real.dry_run
+    run_job(app, real.id)
+    undo = api.revert(real.id, description="undo")
+    assert (undo.revert_of, undo.description, undo.total_records) == (real.id, "undo", 2)
+    assert api.get(real.id).reverted_by == undo.id
+    with pytest.raises(BulkJobError) as again:
+        api.revert(real.id)
+    assert (again.value.status, again.value.errors[0].error_type) == (409, "conflict")

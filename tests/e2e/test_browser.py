@@ -376,3 +376,43 @@ def test_every_page_works_without_javascript(tab: Tab) -> None:
     page.get_by_role("button", name="Count").click()
     expect(page.locator("#remaining")).to_be_visible()
     tab.check()
+
+
+def test_a_dry_run_is_run_for_real_then_reverted(tab: Tab) -> None:
+    """The two wave flows (README: Dry run, Revert): the new-job form's dry-run checkbox, "Run it
+    for real" on the finished dry run, and "Revert…" with its count of agents."""
+    page = tab.page
+    tab.sign_in()
+    rows = [HEADER] + [[f"west{i:03}", "", "", f"west{i:03}@sso"] for i in range(30, 33)]
+    page.goto(tab.url("/jobs/new"))
+    page.get_by_label("Choose a CSV file").set_input_files(
+        files=[{"name": "west.csv", "mimeType": "text/csv", "buffer": to_csv(rows)}]
+    )
+    page.get_by_label("Description").fill("West wave")
+    page.get_by_label("Dry run").check()
+    page.get_by_role("button", name="Create job").click()
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
+    expect(page.locator("#dry-run")).to_contain_text("nothing was changed")
+    tab.shot("20-dry-run-finished")
+
+    before = job_count()
+    page.get_by_role("link", name="Run it for real…").click()
+    expect(page.get_by_role("heading", name="for real?")).to_be_visible()
+    tab.shot("21-run-for-real-confirm")
+    page.get_by_role("button", name="Yes, run it for real").click()
+    expect(page.get_by_role("status")).to_contain_text("it changes the agents for real")
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
+    assert job_count() == before + 1
+    real_url = page.url
+
+    page.get_by_role("link", name="Revert…").click()
+    expect(page.locator("#revert-count")).to_contain_text("3 agents")
+    tab.shot("22-revert-confirm")
+    page.get_by_role("button", name="Yes, revert job").click()
+    expect(page.get_by_role("status")).to_contain_text("it reverts job")
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
+    page.goto(real_url)
+    expect(page.get_by_role("link", name="Revert…")).to_have_count(0)
+    expect(page.locator("dl.fields")).to_contain_text("Reverted by")
+    tab.shot("23-reverted")
+    tab.check()

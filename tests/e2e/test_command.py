@@ -397,3 +397,27 @@ def test_the_workers_figures_reach_metrics(stack: Stack) -> None:
     assert samples[("bulkjob_records_processed_total", (("job_type", "5"),))] == processed
     started = sum(n for state, n in by_state.items() if state != 5)
     assert samples[("bulkjob_job_duration_seconds_count", (("job_type", "5"),))] == started
+
+
+def test_submit_dry_run_and_revert_with_wait(stack: Stack) -> None:
+    stack.ensure_worker()
+    names = stack.agents(2)
+    path = stack.csv_file([[n, "", "", f"{n}@sso"] for n in names])
+
+    dry = bulkjob(stack, "submit", str(path), "--dry-run", "--wait", "--poll-interval", "0.1")
+    assert dry.exit_code == 0, dry.stderr
+    assert "dry run" in dry.stdout and "no changes were made" in dry.stdout
+    real = bulkjob(stack, "submit", str(path), "--wait", "--json", "--poll-interval", "0.1")
+    assert real.exit_code == 0, real.stderr
+    real_id = json.loads(real.stdout)["refURL"].rsplit("/", 1)[1]
+
+    undo = bulkjob(stack, "revert", real_id, "--wait", "--json", "--poll-interval", "0.1")
+    assert undo.exit_code == 0, undo.stderr
+    job = json.loads(undo.stdout)
+    assert (job["jobState"], job["succeededRecords"]) == (3, 2)
+    assert job["revertOf"]["refURL"].endswith(f"/bulkjob/{real_id}")
+    with stack.client() as client:
+        assert client.get(int(real_id)).reverted_by == int(job["refURL"].rsplit("/", 1)[1])
+    again = bulkjob(stack, "revert", real_id)
+    assert again.exit_code == 1
+    assert "409 conflict: Job" in one_error_line(again)

@@ -17,6 +17,7 @@ from app.jobs.types.base import Extra, JobType, Outcome, Record, Run
 
 TYPE_MODULES = (
     "app.jobs.types.sso",  # 5: SSO migration
+    "app.jobs.types.sso_revert",  # 101: the revert of an SSO migration
     "app.scim.bulkjob",  # 100: SCIM bulk request
 )
 
@@ -101,5 +102,11 @@ __all__ = [
     "match_header",
     "name_of",
     "registry",
+    "reverting",
     "uploadable",
 ]
+
+
+def reverting(code: int) -> JobType | None:
+    """The type whose jobs revert jobs of type ``code``, if there is one."""
+    return next((t for t in registry().values() if t.reverts == code), None)

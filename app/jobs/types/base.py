@@ -46,6 +46,8 @@ class Run:
     failed: int = 0  # records failed before this chunk
     memo: dict[str, Any] = field(default_factory=dict)
     stopped: str | None = None
+    # Decide every record as a real run would, change nothing (README: Dry run).
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ class JobType(ABC):
     suffix = "csv"
     original_label = "the original CSV"
     extras: tuple[Extra, ...] = ()
+    # Whether a job of this type may be a dry run (README: Dry run): its ``apply_chunk``
+    # honours ``Run.dry_run``.
+    dry_runs = False
+    # The code of the type whose jobs a job of this type reverts (README: Revert), if any.
+    reverts: int | None = None
 
     @abstractmethod
     def check(self, content: bytes) -> tuple[int, str]:

@@ -9,7 +9,7 @@ record by record under row locks, so the database, not timing, decides every rec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app.db.sql import execute_many, is_postgres, now_ms, sql
 from app.jobs.types.base import Outcome, Record, Run
 from app.jobs.types.csvfile import CsvJobType
+from app.jobs.types.sso_changes import Overlay, change_detail
 from app.urls import agent_path
 
 MAX_USER_NAME = 255
@@ -66,8 +67,11 @@ class SsoMigration(CsvJobType):
     name = "SSO migration"
     columns = ("userName", "firstName", "lastName", "newUserName")
     logged_columns = ("userName", "newUserName")
+    dry_runs = True
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
+        if run.dry_run:
+            return dry_run_chunk(conn, records, run)
         savepoint = conn.begin_nested()
         try:
             outcomes = self._apply_set_based(conn, records)
@@ -152,8 +156,9 @@ def _lost_a_race(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RACE_STATES
 
 
-def _read_agents(conn: Connection, keys: set[str]) -> dict[str, _Agent]:
-    """The agents holding ``keys``, by key; on PostgreSQL locked in id order (no deadlocks).
+def _read_agents(conn: Connection, keys: set[str], lock: bool = True) -> dict[str, _Agent]:
+    """The agents holding ``keys``, by key; on PostgreSQL locked in id order (no deadlocks),
+    unless ``lock`` is false (a dry run writes nothing).
 
     SQLite needs no row locks: a writer holds the database's write lock (BEGIN IMMEDIATE).
     """
@@ -162,7 +167,8 @@ def _read_agents(conn: Connection, keys: set[str]) -> dict[str, _Agent]:
     select = "SELECT id, user_name, user_name_key, sso_enabled, change_stamp FROM agents "
     key_list = sorted(keys)
     if is_postgres(conn):
-        statement = select + "WHERE user_name_key = ANY(%s) ORDER BY id FOR UPDATE"
+        statement = select + "WHERE user_name_key = ANY(%s) ORDER BY id"
+        statement += " FOR UPDATE" if lock else ""
         rows = conn.exec_driver_sql(statement, (key_list,)).all()
     else:
         marks = ",".join("?" * len(key_list))
@@ -197,7 +203,51 @@ def _decide(record: Record, agents: dict[str, _Agent]) -> tuple[Outcome, _Agent 
             message = f"newUserName: The specified newUserName is already in use: {new_user_name}"
             return Outcome(line, False, message), None, ""
         new_name = new_user_name
-    return Outcome(line, True, f"Updated {agent_path(agent.id)}"), agent, new_name
+    # What the line changes, from and to: what a revert puts back (README: Revert).
+    detail = change_detail(agent.id, agent.user_name, new_name, agent.change_stamp + 1)
+    return Outcome(line, True, f"Updated {agent_path(agent.id)}", detail), agent, new_name
+
+
+# The dry run --------------------------------------------------------------------------------
+
+
+def dry_run_chunk(conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
+    """Decide ``records`` exactly as a real run would, against the agents as they stand with
+    what the run's earlier lines would have changed laid over them; write nothing to agents.
+
+    The overlay lives in ``run.memo``; a resumed run rebuilds it from the lines committed.
+    """
+    overlay = run.memo.get("overlay")
+    if not isinstance(overlay, Overlay):
+        overlay = run.memo["overlay"] = Overlay.of_job(conn, run.job_id)
+    if records:
+        overlay.drop_from(records[0].line_number)
+    keys = {r.values[0].lower() for r in records if r.values[0]}
+    keys.update(r.values[3].lower() for r in records if r.values[3])
+    agents = {
+        key: agent
+        for key, agent in _read_agents(conn, keys, lock=False).items()
+        if agent.id not in overlay.by_id
+    }
+    for key in keys:
+        taken = overlay.by_key.get(key)
+        if taken is not None:
+            agents[key] = _Agent(taken.agent_id, taken.user_name, key, True, taken.change_stamp)
+    outcomes: list[Outcome] = []
+    for record in records:
+        outcome, agent, new_name = _decide(record, agents)
+        if agent is not None:
+            overlay.add(record.line_number, agent.id, new_name, agent.change_stamp + 1)
+            new_key = new_name.lower()
+            if agent.key != new_key:
+                del agents[agent.key]
+                agent.key = new_key
+                agents[new_key] = agent
+            agent.user_name = new_name
+            agent.sso = True
+            outcome = replace(outcome, message=f"Would update {agent_path(agent.id)}")
+        outcomes.append(outcome)
+    return outcomes
 
 
 JOB_TYPE = SsoMigration()

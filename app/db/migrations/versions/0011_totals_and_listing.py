@@ -1,7 +1,7 @@
 """Running totals of jobs for /metrics; indexes for listing many jobs.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-03
 
 ``job_totals`` starts from the jobs the database holds when this runs, so no counter falls at
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

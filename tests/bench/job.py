@@ -1,0 +1,186 @@
+"""The 3 MB SSO-migration job, run by a real worker process, on SQLite and on PostgreSQL.
+
+The service gets a 60,000-agent demo directory and a file of ~3 MB naming non-SSO agents (one
+row in 500 names an agent that does not exist). The job's processing time (startDateTime to
+endDateTime) is set beside the bare floor (tests/bench/floors.py) run on the same agents in the
+same run; also the time from POST to the final state and the worker's peak memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlalchemy import text
+
+from app import create_app
+from app.accounts import users
+from app.db import db
+from app.db import migrate as schema
+from app.directory import demo as directory
+from tests.bench import floors
+from tests.live import Worker
+
+DIRECTORY = 60_000
+MAX_BYTES = 3 * 1024 * 1024
+CHUNK = 1000
+PASSWORD = "bench-password-1"
+
+
+def build_app(data_dir: Path, database_url: str, broker_url: str, agents: int) -> Any:
+    app = create_app(
+        overrides={
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "broker_url": broker_url,
+            "secret_key": "bench",
+            "host_name": "bench-web",
+            "chunk_size": CHUNK,
+        }
+    )
+    schema.upgrade(database_url)
+    with db.write() as conn:
+        directory.load_demo(conn, agents=agents, seed=7)
+        users.create_user(conn, "bench", "admin", PASSWORD)
+    return app
+
+
+def basic_auth() -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"bench:{PASSWORD}".encode()).decode()}
+
+
+def agent_rows() -> list[floors.AgentRow]:
+    """The directory's agents in the floor's minimal shape."""
+    with db.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, peripheral_id, coalesce(agent_team_id, 0), user_name, first_name, "
+                "last_name, sso_enabled, change_stamp FROM agents ORDER BY id"
+            )
+        ).all()
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+
+
+def sso_file(agents: list[floors.AgentRow]) -> tuple[bytes, int]:
+    """As many rows as fit in 3 MB, naming non-SSO agents (1 in 500 unknown); and the count."""
+    names = [a[3] for a in agents if not a[6]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["userName", "firstName", "lastName", "newUserName"])
+    size = len(out.getvalue())
+    rows = 0
+    for i, name in enumerate(names):
+        name = name if i % 500 else f"missing{i}"
+        line = f"{name},Firstname,Lastname,{name}@sso.example.com\r\n"
+        if size + len(line) > MAX_BYTES:
+            break
+        writer.writerow([name, "Firstname", "Lastname", f"{name}@sso.example.com"])
+        size += len(line)
+        rows += 1
+    return out.getvalue().encode(), rows
+
+
+class PeakRss:
+    """Samples the RSS of a process tree; ``peak`` is the largest single process seen."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for proc in [self.root, *self.root.children(recursive=True)]:
+                    self.peak = max(self.peak, proc.memory_info().rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.01)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_job(app: Any, work: Path, content: bytes, dry_run: bool = False) -> dict[str, Any]:
+    """POST the file, wait for the final state with a real worker; the job's figures."""
+    worker = Worker(app.config["SETTINGS"], "bench-worker", work)
+    try:
+        worker.wait_ready(60)
+        client = app.test_client()
+        query = "description=bench" + ("&dryRun=true" if dry_run else "")
+        with PeakRss(worker.process.pid) as rss:
+            posted = time.perf_counter()
+            response = client.post(
+                f"/unifiedconfig/config/bulkjob?{query}",
+                data=content,
+                content_type="text/csv",
+                headers=basic_auth(),
+            )
+            assert response.status_code == 201, response.get_data(as_text=True)
+            location = response.headers["Location"].replace("http://localhost", "")
+            while True:
+                job = client.get(location, headers={**basic_auth(), "Accept": "application/json"})
+                body = job.get_json()
+                if body["jobState"] not in (1, 2):
+                    break
+                time.sleep(0.01)
+            post_to_final = time.perf_counter() - posted
+    finally:
+        worker.stop()
+    return {
+        "state": body["jobState"],
+        "succeeded": body["succeededRecords"],
+        "failed": body["failedRecords"],
+        "processing": (body["endDateTime"] - body["startDateTime"]) / 1000,
+        "post_to_final": post_to_final,
+        "peak_rss_mb": rss.peak / 1024 / 1024,
+    }
+
+
+def sqlite_benchmark(work: Path) -> dict[str, Any]:
+    app = build_app(work, f"sqlite:///{work}/bulkjob.sqlite", "filesystem://", DIRECTORY)
+    agents = agent_rows()
+    content, rows = sso_file(agents)
+    floor = floors.sqlite_floor(work, agents, content)
+    figures = run_job(app, work, content)
+    db.dispose()
+    return {"rows": rows, "bytes": len(content), "floor": floor, **figures}
+
+
+def postgres_benchmark(work: Path, database_url: str, broker_url: str) -> dict[str, Any]:
+    from tests.conftest import reset_postgres
+
+    reset_postgres(database_url)
+    app = build_app(work, database_url, broker_url, DIRECTORY)
+    agents = agent_rows()
+    content, rows = sso_file(agents)
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    # The floor's own schema, in its own database so it shares no table with the service.
+    floor = floors.postgres_floor(_floor_database(dsn), agents, content)
+    figures = run_job(app, work, content)
+    db.dispose()
+    reset_postgres(database_url)
+    return {"rows": rows, "bytes": len(content), **floor, **figures}
+
+
+def _floor_database(dsn: str) -> str:
+    import psycopg
+
+    base, _, _name = dsn.rpartition("/")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_floor'").fetchone()
+        if not exists:
+            conn.execute("CREATE DATABASE bench_floor")
+    return f"{base}/bench_floor"

@@ -149,7 +149,7 @@ class Job(Base):
     dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
     # Runs in a row that ended without committing a chunk (a poison job kills its worker);
     # at BULKJOB_MAX_ATTEMPTS the next claim fails the job.
-    runs_without_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    runs_without_progress: Mapped[int] = mapped_column(Integer, server_default="0")
     # The base URL the job was submitted to (a SCIM bulk job builds its locations on it).
     origin: Mapped[str | None] = mapped_column(String(255))
 

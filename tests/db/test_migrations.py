@@ -336,12 +336,21 @@ def fill_at_0005(url: str) -> None:
         engine.dispose()
 
 
+# Columns added after 0006 (absent from a database at 0005): left out of snapshots.
+LATER_COLUMNS = {"runs_without_progress"}
+
+
 def snapshot(url: str) -> dict[str, list[Any]]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             return {
-                name: sorted(tuple(row) for row in conn.execute(select(t)))
+                name: sorted(
+                    tuple(row)
+                    for row in conn.execute(
+                        select(*(c for c in t.columns if c.name not in LATER_COLUMNS))
+                    )
+                )
                 for name, t in Base.metadata.tables.items()
             }
     finally:
@@ -372,7 +381,7 @@ def test_upgrading_a_database_in_use_keeps_it_and_never_reuses_an_id(
     }
 
     schema.upgrade(url)
-    assert schema.current(url) == "0006"
+    assert schema.current(url) == schema.head()
     assert snapshot(url) == before
     assert differences(url) == []
     if database == "sqlite":

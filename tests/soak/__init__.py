@@ -11,6 +11,7 @@ outcomes, and no request got a 5xx. Traffic goes to 127.0.0.1 only; every wait h
 
 from __future__ import annotations
 
+import logging
 import random
 import statistics
 import threading
@@ -249,6 +250,7 @@ def check(plan: Plan, result: Result, before: dict[str, int]) -> None:
 
 def run(plan: Plan, database_url: str, work: Path, say: Any = print) -> Result:
     """Set up the nodes, run the load, check; every process is stopped before returning."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     redis_server = RedisServer(work)
     redis_server.start()
     nodes: list[WebNode | Worker] = []
@@ -284,7 +286,11 @@ def run(plan: Plan, database_url: str, work: Path, say: Any = print) -> Result:
                 r.id: r.change_stamp
                 for r in conn.execute(select(agents.c.id, agents.c.change_stamp))
             }
-        say(f"directory: {len(names)} agents in {time.monotonic() - started:.1f} s")
+            total = conn.execute(select(func.count()).select_from(agents)).scalar_one()
+        say(
+            f"directory: {total} agents ({len(names)} not yet on SSO) in "
+            f"{time.monotonic() - started:.1f} s"
+        )
         texts = job_files(plan, names)
         webs = [
             WebNode(settings, f"web-{n + 1}", work, plan.web_workers) for n in range(plan.web_nodes)

@@ -275,8 +275,9 @@ class JobRunner:
     def run(self) -> int | None:
         """Claim and run the job; return its final state, or None if it was not ours to run."""
         if not self.claim():
-            log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
-            return None
+            if self.final_state is None:  # else: the claim failed a poison job
+                log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
+            return self.final_state
         log.info("job %s claimed", self.job_id, extra={"job_id": self.job_id, "worker": self.owner})
         return self.process()
 

@@ -38,9 +38,9 @@ def test_a_job_whose_runs_keep_dying_fails_after_max_attempts(app: Flask) -> Non
         assert engine.JobRunner(db, settings.replace(host_name=f"worker-{n}"), job_id).claim()
         assert job_row(job_id).runs_without_progress == n - 1
     lapse(job_id)
-    last = engine.JobRunner(db, settings.replace(host_name="worker-5"), job_id)
-    assert last.run() is None  # nothing to run: the claim failed the job
-    assert last.final_state == JobState.FAILED
+    assert engine.run_job(db, settings.replace(host_name="worker-5"), job_id).final_state == (
+        JobState.FAILED  # nothing to run: the claim failed the job
+    )
     job = job_row(job_id)
     assert (job.job_state, job.processed_records, job.succeeded_records) == (4, 2, 2)
     assert job.lease_owner is None and job.end_ms
@@ -75,7 +75,7 @@ def test_progress_and_graceful_hand_backs_do_not_count(app: Flask) -> None:
     lapse(job_id)
     # Had it committed a chunk first, its successor would run the job to its end.
     survivor = engine.JobRunner(db, settings, job_id)
-    assert survivor.run() is None and survivor.final_state == JobState.FAILED
+    assert survivor.run() == JobState.FAILED
     assert "gave up after 1 runs" in log_of(job_id)[-2]
     with pytest.raises(engine.LeaseLost):  # the dead run, were it to wake, writes nothing
         died.run_chunk(job_type, [next(records)])

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Inside the venv, so a deleted venv is rebuilt; older than pyproject.toml means reinstall.
 STAMP := $(VENV)/.installed
 
-.PHONY: .venv run test lint bench
+.PHONY: .venv run test lint bench soak
 
 .venv: $(STAMP)
 
@@ -31,3 +31,8 @@ lint: .venv
 
 bench: .venv
 	$(BIN)/python -m tests.bench
+
+# Load across nodes: 2 gunicorn web nodes, 3 workers, PostgreSQL (database `soak`, or
+# $$BULKJOB_SOAK_PG) and a private Redis; prints its figures and checks; stops within 5 minutes.
+soak: .venv
+	timeout 300 $(BIN)/python -m tests.soak

@@ -69,6 +69,8 @@ class Settings:
     redispatch_seconds: int = 20
     db_retry_seconds: int = 60
     maintenance_windows: str = ""
+    # A job whose runs died this many times in a row before committing a chunk is failed.
+    max_attempts: int = 5
     template_limit: int = 12000
     max_file_bytes: int = MAX_FILE_BYTES
     max_body_bytes: int = MAX_BODY_BYTES
@@ -107,6 +109,7 @@ class Settings:
             redispatch_seconds=max(1, _int(env, "BULKJOB_REDISPATCH_SECONDS", 20)),
             db_retry_seconds=max(0, _int(env, "BULKJOB_DB_RETRY_SECONDS", 60)),
             maintenance_windows=env.get("BULKJOB_MAINTENANCE_WINDOWS") or "",
+            max_attempts=max(1, _int(env, "BULKJOB_MAX_ATTEMPTS", 5)),
             template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),

@@ -148,6 +148,9 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # When a "run job N" message was last sent; the sweeper re-sends one the broker lost.
     dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # Runs in a row that ended without committing a chunk (a poison job kills its worker);
+    # at BULKJOB_MAX_ATTEMPTS the next claim fails the job.
+    runs_without_progress: Mapped[int] = mapped_column(Integer, server_default="0")
     # The base URL the job was submitted to (a SCIM bulk job builds its locations on it).
     origin: Mapped[str | None] = mapped_column(String(255))
     # A dry run decides every record as a real run would and changes nothing (README: Dry run).

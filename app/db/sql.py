@@ -10,7 +10,27 @@ from sqlalchemy import Connection, Table, text
 
 
 def now_ms() -> int:
+    """This process's clock (ms since the epoch): for timestamps shown to people only. Anything
+    another node compares against (leases, lapses, re-dispatch, maintenance windows) takes
+    :func:`db_now_ms` instead, so nodes whose clocks disagree still agree."""
     return int(time.time() * 1000)
+
+
+_DB_NOW = {
+    "postgresql": "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    "sqlite": "SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
+}
+
+
+def db_now_ms(conn: Connection) -> int:
+    """The database server's clock (ms since the epoch): the one clock every node shares.
+
+    (SQLite runs inside each process, so there it is the machine's clock; every node of an
+    SQLite deployment is on that one machine.)"""
+    statement = _DB_NOW.get(conn.dialect.name)
+    if statement is None:
+        return now_ms()
+    return int(conn.exec_driver_sql(statement).scalar_one())
 
 
 def placeholder(conn: Connection) -> str:

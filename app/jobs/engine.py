@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, S
 from app.config import Settings
 from app.db import Database
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
-from app.db.sql import insert_rows, now_ms
+from app.db.sql import db_now_ms, insert_rows
 from app.jobs import totals
 from app.jobs import types as jobtypes
 from app.jobs.maintenance import open_window, windows
@@ -122,38 +122,49 @@ class JobRunner:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _lease_until(self) -> int:
-        return now_ms() + self.settings.lease_seconds * 1000
+    def _lease_until(self, now: int) -> int:
+        return now + self.settings.lease_seconds * 1000
 
     def claim(self) -> bool:
         """Take the job if it is Queued, or Processing with a lapsed lease."""
         return self._retrying("claiming the job", self._claim)
 
     def _claim(self) -> bool:
-        now = now_ms()
         with self.db.write() as conn:
+            now = db_now_ms(conn)  # the database's clock: every node compares leases on it
             job = conn.execute(
-                select(jobs.c.start_ms, jobs.c.create_ms, jobs.c.job_state, jobs.c.job_type).where(
-                    jobs.c.id == self.job_id
-                )
+                select(
+                    jobs.c.start_ms,
+                    jobs.c.create_ms,
+                    jobs.c.job_state,
+                    jobs.c.job_type,
+                    jobs.c.lease_owner,
+                    jobs.c.runs_without_progress,
+                ).where(jobs.c.id == self.job_id)
             ).first()
             if job is None:
                 return False
             started_before = job.start_ms
-            if job.job_state == JobState.QUEUED and self._wait_for_window(conn):
+            if job.job_state == JobState.QUEUED and self._wait_for_window(conn, now):
                 return False
+            claimable = (
+                jobs.c.id == self.job_id,
+                ((jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false()))
+                | ((jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)),
+            )
+            if job.runs_without_progress >= self.settings.max_attempts:
+                return self._give_up(conn, claimable, job)
             result = conn.execute(
                 update(jobs)
-                .where(
-                    jobs.c.id == self.job_id,
-                    ((jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false()))
-                    | ((jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)),
-                )
+                .where(*claimable)
                 .values(
                     job_state=JobState.PROCESSING,
                     lease_owner=self.owner,
-                    lease_until_ms=self._lease_until(),
+                    lease_until_ms=self._lease_until(now),
                     start_ms=func.coalesce(jobs.c.start_ms, now),
+                    # Reset when a chunk commits or the job is handed back: what is left counts
+                    # the runs in a row that died before committing anything.
+                    runs_without_progress=jobs.c.runs_without_progress + 1,
                 )
             )
             if result.rowcount != 1:
@@ -187,9 +198,51 @@ class JobRunner:
                 )
         return True
 
-    def _wait_for_window(self, conn: Connection) -> bool:
+    def _give_up(self, conn: Connection, claimable: tuple[Any, ...], job: Any) -> bool:
+        """A poison job (each run dies before committing a chunk): fail it instead of running
+        it again. Lines already applied stay applied. Returns False: there is nothing to run."""
+        done = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(cast(lines.c.ok, Integer)), 0),
+                func.coalesce(func.max(lines.c.line_number), 0),
+            ).where(lines.c.job_id == self.job_id)
+        ).one()
+        now = db_now_ms(conn)
+        result = conn.execute(
+            update(jobs)
+            .where(*claimable)
+            .values(
+                job_state=JobState.FAILED,
+                end_ms=now,
+                lease_owner=None,
+                lease_until_ms=None,
+                processed_records=done[0],
+                succeeded_records=done[1],
+                failed_records=done[0] - done[1],
+            )
+        )
+        if result.rowcount != 1:
+            return False
+        runs = job.runs_without_progress
+        duration = None if job.start_ms is None else now - job.start_ms
+        totals.finished(conn, job.job_type, JobState.FAILED, done[0], done[0] - done[1], duration)
+        host = (job.lease_owner or "").split(":", 1)[0] or "an unknown worker"
+        self.counts = _Counts(done[0], done[1], done[0] - done[1], last_line=done[2])
+        for message in (
+            f"Job failed: gave up after {runs} runs that stopped without progress; last on {host}",
+            self._summary(),
+        ):
+            add_event(conn, self.job_id, message, after_line=done[2], now=now)
+        self.final_state = JobState.FAILED
+        log.error("job %s: gave up after %s runs without progress", self.job_id, runs)
+        return False
+
+    def _wait_for_window(self, conn: Connection, now: int) -> bool:
         """If a maintenance window is open, leave the job Queued and say so in its log (once)."""
-        found = open_window(windows(self.settings.maintenance_windows), datetime.now(UTC))
+        found = open_window(
+            windows(self.settings.maintenance_windows), datetime.fromtimestamp(now / 1000, UTC)
+        )
         if found is None:
             return False
         window, closes = found
@@ -204,7 +257,7 @@ class JobRunner:
             .limit(1)
         ).scalar()
         if last != message:
-            add_event(conn, self.job_id, message)
+            add_event(conn, self.job_id, message, now=now)
         # Not dispatched any more: the sweeper sends it again as soon as the window closes.
         conn.execute(update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None))
         return True
@@ -232,8 +285,9 @@ class JobRunner:
     def run(self) -> int | None:
         """Claim and run the job; return its final state, or None if it was not ours to run."""
         if not self.claim():
-            log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
-            return None
+            if self.final_state is None:  # else: the claim failed a poison job
+                log.info("job %s: not claimed (running elsewhere or finished)", self.job_id)
+            return self.final_state
         log.info("job %s claimed", self.job_id, extra={"job_id": self.job_id, "worker": self.owner})
         return self.process()
 
@@ -285,7 +339,7 @@ class JobRunner:
             run.failed = self.counts.failed
             run.stopped = None
             outcomes = job_type.apply_chunk(conn, chunk, run)
-            at = now_ms()
+            at = db_now_ms(conn)
             insert_rows(
                 conn,
                 "job_lines",
@@ -300,7 +354,9 @@ class JobRunner:
                 failed=counts.failed + len(outcomes) - succeeded,
                 last_line=outcomes[-1].line_number if outcomes else counts.last_line,
             )
-            self._save_counts(conn, new, lease_until_ms=self._lease_until())
+            self._save_counts(
+                conn, new, lease_until_ms=self._lease_until(at), runs_without_progress=0
+            )
         self.counts = new
         return None
 
@@ -349,10 +405,15 @@ class JobRunner:
 
     def release(self) -> None:
         """Hand the job back after a committed chunk (shutdown): another worker resumes it."""
-        now = now_ms()
         with self.db.write() as conn:
+            now = db_now_ms(conn)
             self._save_counts(
-                conn, self.counts, lease_owner=None, lease_until_ms=0, dispatched_ms=None
+                conn,
+                self.counts,
+                lease_owner=None,
+                lease_until_ms=0,
+                dispatched_ms=None,
+                runs_without_progress=0,  # a graceful hand-back is not a run that died
             )
             add_event(
                 conn,
@@ -382,8 +443,8 @@ class JobRunner:
         return f"{c.processed} {unit}s processed, {c.succeeded} succeeded, {c.failed} failed"
 
     def _end(self, state: int, messages: list[str]) -> None:
-        now = now_ms()
         with self.db.write() as conn:
+            now = db_now_ms(conn)
             self._save_counts(
                 conn,
                 self.counts,

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 
 from app.db import listing
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
-from app.db.sql import now_ms
+from app.db.sql import db_now_ms, now_ms
 from app.exceptions import (
     FieldRequired,
     InvalidInput,
@@ -80,7 +80,7 @@ def create_job(
             succeeded_records=0,
             failed_records=0,
             cancel_requested=False,
-            dispatched_ms=now,
+            dispatched_ms=db_now_ms(conn),  # the sweeper compares it on the database's clock
             origin=origin,
             dry_run=dry_run,
             revert_of=revert_of,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, false, or_, select, update
 from app.config import Settings
 from app.db import Database
 from app.db.models import Job, JobState, table
-from app.db.sql import now_ms
+from app.db.sql import db_now_ms
 from app.jobs.maintenance import open_window, windows
 
 jobs = table(Job)
@@ -25,16 +25,18 @@ def due_jobs(db: Database, settings: Settings, limit: int) -> list[int]:
     """Up to ``limit`` job ids to send again, oldest first, each marked as dispatched now."""
     if limit <= 0:
         return []
-    now = now_ms()
-    stale = now - settings.redispatch_seconds * 1000
-    not_recent = or_(jobs.c.dispatched_ms.is_(None), jobs.c.dispatched_ms < stale)
-    lapsed = (jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)
-    waiting = (jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false())
-    runnable: ColumnElement[bool] = or_(waiting, lapsed)
-    if open_window(windows(settings.maintenance_windows), datetime.now(UTC)) is not None:
-        runnable = lapsed  # Queued jobs wait for the window to close
     chosen: list[int] = []
     with db.write() as conn:
+        # The database's clock, not this node's: leases were set on it by other nodes.
+        now = db_now_ms(conn)
+        stale = now - settings.redispatch_seconds * 1000
+        not_recent = or_(jobs.c.dispatched_ms.is_(None), jobs.c.dispatched_ms < stale)
+        lapsed = (jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)
+        waiting = (jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false())
+        runnable: ColumnElement[bool] = or_(waiting, lapsed)
+        when = datetime.fromtimestamp(now / 1000, UTC)
+        if open_window(windows(settings.maintenance_windows), when) is not None:
+            runnable = lapsed  # Queued jobs wait for the window to close
         candidates = conn.execute(
             select(jobs.c.id)
             .where(runnable, not_recent)
@@ -53,8 +55,5 @@ def due_jobs(db: Database, settings: Settings, limit: int) -> list[int]:
 def mark_dispatched(db: Database, job_id: int, dispatched: bool) -> None:
     """Record that a message was (or, when the broker refused it, was not) sent for a job."""
     with db.write() as conn:
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id)
-            .values(dispatched_ms=now_ms() if dispatched else None)
-        )
+        now = db_now_ms(conn) if dispatched else None
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(dispatched_ms=now))

@@ -1,7 +1,7 @@
 """Dry runs and reverts of jobs: ``jobs.dry_run`` and ``jobs.revert_of``.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-03
 
 ``dry_run``: the job decides every record as a real run would and changes nothing (README:
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

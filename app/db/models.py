@@ -149,6 +149,10 @@ class Job(Base):
     dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
     # The base URL the job was submitted to (a SCIM bulk job builds its locations on it).
     origin: Mapped[str | None] = mapped_column(String(255))
+    # Not started before this time (README: "Scheduled start"); None: as soon as possible.
+    start_after_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the job's representation is POSTed when it ends (README: "Notification").
+    notify_url: Mapped[str | None] = mapped_column(String(2048))
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
@@ -195,6 +199,30 @@ class JobLine(Base):
     message: Mapped[str] = mapped_column(Text)
     # A structured result where the job type has one (a SCIM bulk operation's response entry).
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class JobNotification(Base):
+    """One delivery of a job's end to its ``notify_url``, written with the job's final state.
+
+    ``next_ms`` is when the next try is due (a try moves it on first, so two messages for one
+    delivery cannot both send); ``done_ms`` is set once it was sent or gave up.
+    """
+
+    __tablename__ = "job_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_ms: Mapped[int] = mapped_column(BigInteger)
+    dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
+    done_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_job_notifications_pending", "done_ms", "next_ms"),
+        Index("ix_job_notifications_job", "job_id"),
+    )
 
 
 class User(Base):

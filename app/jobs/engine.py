@@ -34,7 +34,7 @@ from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
 from app.db.sql import execute_many, now_ms
 from app.jobs import types as jobtypes
 from app.jobs.maintenance import open_window, windows
-from app.jobs.store import add_event
+from app.jobs.store import add_event, record_notification
 from app.jobs.types.base import Run
 from app.jobs.types.csvfile import Record
 
@@ -132,20 +132,30 @@ class JobRunner:
         now = now_ms()
         with self.db.write() as conn:
             job = conn.execute(
-                select(jobs.c.start_ms, jobs.c.job_state, jobs.c.job_type).where(
-                    jobs.c.id == self.job_id
-                )
+                select(
+                    jobs.c.start_ms, jobs.c.job_state, jobs.c.job_type, jobs.c.start_after_ms
+                ).where(jobs.c.id == self.job_id)
             ).first()
             if job is None:
                 return False
             started_before = job.start_ms
+            if job.job_state == JobState.QUEUED and (job.start_after_ms or 0) > now:
+                # Scheduled for later: the sweep sends it again once its time has come.
+                conn.execute(
+                    update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None)
+                )
+                return False
             if job.job_state == JobState.QUEUED and self._wait_for_window(conn):
                 return False
             result = conn.execute(
                 update(jobs)
                 .where(
                     jobs.c.id == self.job_id,
-                    ((jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false()))
+                    (
+                        (jobs.c.job_state == JobState.QUEUED)
+                        & (jobs.c.cancel_requested == false())
+                        & (jobs.c.start_after_ms.is_(None) | (jobs.c.start_after_ms <= now))
+                    )
                     | ((jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)),
                 )
                 .values(
@@ -385,6 +395,7 @@ class JobRunner:
             )
             for message in messages:
                 add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
+            record_notification(conn, self.job_id, now)
         c = self.counts
         log.info(
             "job %s finished: %s",

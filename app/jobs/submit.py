@@ -6,11 +6,14 @@ The API's create, the console's new-job form and SCIM's asynchronous /Bulk all c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.db import db
-from app.jobs import queue, store, sweeper
+from app.db.models import JobState
+from app.db.sql import now_ms
+from app.jobs import notify, queue, store, sweeper
 from app.jobs.check import check_description, check_file
+from app.jobs.schedule import check_start_after
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -25,20 +28,48 @@ def submit(
     job_type: int | None = None,
     uploaded: bool = True,
     origin: str | None = None,
+    start_after: int | None = None,
+    notify_url: str | None = None,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
     Refusals raise before anything is stored. The message to a worker is sent only after the
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
-    sweep of any worker sends it (README: "Nothing accepted is lost").
+    sweep of any worker sends it (README: "Nothing accepted is lost"). A job scheduled for
+    later (``start_after``, ms since the epoch) is left to the sweep that follows its time;
+    ``notify_url`` is told when the job ends.
     """
     settings = app.config["SETTINGS"]
     description = check_description(description)
+    check_start_after(start_after, now_ms())
+    notify_url = notify.check_url(settings, notify_url)
     checked = check_file(content, job_type, settings.max_file_bytes, uploaded=uploaded)
     with db.write() as conn:
         job_id = store.create_job(
-            conn, checked, description, created_by, settings.host_name, origin
+            conn,
+            checked,
+            description,
+            created_by,
+            settings.host_name,
+            origin,
+            start_after_ms=start_after,
+            notify_url=notify_url,
         )
-    if not queue.dispatch(app, job_id):
-        sweeper.mark_dispatched(db, job_id, dispatched=False)
+    send(app, job_id, start_after)
     return job_id
+
+
+def send(app: Flask, job_id: int, start_after: int | None = None) -> None:
+    """Ask a worker to run a committed Queued job now, unless it is scheduled for later (the
+    sweep sends it then); a broker that refuses leaves it to the sweep too."""
+    if (start_after or 0) > now_ms() or not queue.dispatch(app, job_id):
+        sweeper.mark_dispatched(db, job_id, dispatched=False)
+
+
+def after_update(app: Flask, job: Any) -> None:
+    """After a PUT committed: a job whose start is now due is sent at once, and a job that
+    the PUT cancelled has its notification sent."""
+    if job.job_state == JobState.QUEUED and job.dispatched_ms is None:
+        send(app, job.id, job.start_after_ms)
+    elif job.job_state in JobState.FINISHED:
+        notify.send_pending(app, db, job.id)

@@ -252,13 +252,18 @@ def dispatch(app: Flask, notification_id: int, countdown: float | None = None) -
     return True
 
 
-def _mark(db: Database, notification_id: int) -> None:
+def mark_dispatched(db: Database, notification_id: int, dispatched: bool = True) -> None:
+    """Record that a message was (or, when the broker refused it, was not) sent."""
     with db.write() as conn:
         conn.execute(
             update(notifications)
             .where(notifications.c.id == notification_id)
-            .values(dispatched_ms=now_ms())
+            .values(dispatched_ms=now_ms() if dispatched else None)
         )
+
+
+def unmark_dispatched(db: Database, notification_id: int) -> None:
+    mark_dispatched(db, notification_id, dispatched=False)
 
 
 def send_pending(app: Flask, db: Database, job_id: int) -> None:
@@ -274,7 +279,7 @@ def send_pending(app: Flask, db: Database, job_id: int) -> None:
         pending = list(ids)
     for notification_id in pending:
         if dispatch(app, notification_id):
-            _mark(db, notification_id)
+            mark_dispatched(db, notification_id)
 
 
 def due(db: Database, settings: Settings, limit: int = 100) -> list[int]:

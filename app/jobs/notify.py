@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import socket
@@ -127,11 +128,22 @@ def _allowed_addresses(hosts: str) -> frozenset[tuple[str, int | None]]:
     """The allowed (address, port or None), the list's names resolved once per process."""
     found: set[tuple[str, int | None]] = set()
     for host, port in _entries(hosts):
+        if _is_address(host):
+            found.add((host, port))
+            continue
         try:
             found.update((address, port) for address in resolve(host, port or 0))
         except Refused:
             log.warning("notification host %s does not resolve", host)
     return frozenset(found)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def pinned(settings: Settings, url: str) -> tuple[str, dict[str, str], dict[str, Any]]:

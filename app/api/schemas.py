@@ -242,6 +242,10 @@ def _millis() -> OptionalWholeNumber:
     """A time in milliseconds since the epoch (checked further by the service), or none."""
     return OptionalWholeNumber(
         allow_none=True,
+        metadata={
+            "description": "not started before this time (ms since the epoch); a time past "
+            "means now; at most 90 days ahead; null or empty: as soon as possible"
+        },
         error_messages={"invalid": _INVALID, "too_large": _OUT_OF_RANGE, "null": _INVALID},
     )
 
@@ -320,7 +324,12 @@ class BulkJobCreateSchema(_LoadSchema):
     description = _text(max_length=MAX_DESCRIPTION)
     jobType = _whole()
     startAfter = _millis()
-    notifyURL = _text()
+    notifyURL = _text(
+        metadata={
+            "description": "POSTed the job's representation when it ends (signed; its host "
+            "must be allowed by BULKJOB_NOTIFY_HOSTS)"
+        }
+    )
 
 
 class BulkJobUpdateSchema(_LoadSchema):

@@ -19,7 +19,7 @@ from app.exceptions import InvalidInput, NotFound, ServiceError
 from app.http import attachment
 from app.jobs import downloads, failures, store
 from app.jobs import types as jobtypes
-from app.jobs.submit import submit
+from app.jobs.submit import after_update, submit
 
 FAILED_PER_PAGE = 50
 MAX_STATUS_IDS = 100
@@ -235,6 +235,7 @@ def cancel_job(job_id: int) -> str | BaseResponse:
     except ServiceError as exc:  # finished meanwhile, or changed by someone else
         flash(exc.message, "error")
     else:
+        after_update(current_app, row)
         if row.job_state == JobState.CANCELLED:
             flash(f"Job {job_id} cancelled.", "ok")
         else:

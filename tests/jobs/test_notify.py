@@ -4,6 +4,7 @@ body run directly; tests/e2e/test_notify.py runs it in a real worker)."""
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,3 +226,35 @@ def test_the_sweep_finds_deliveries_the_broker_lost(app: Flask, receiver: Receiv
     [row] = pending(job_id)
     assert notify.due(db, settings) == [row.id]
     assert notify.due(db, settings) == []  # marked as sent: not twice in one period
+
+
+def readme_receiver() -> Any:
+    """The receiver the README shows, as a Flask app."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("```python", readme.index("A receiver checks it"))
+    code = readme[start + len("```python") : readme.index("```", start + 9)]
+    namespace: dict[str, Any] = {"__name__": "readme_receiver"}
+    exec(textwrap.dedent(code), namespace)
+    namespace["SECRET"] = SECRET.encode()
+    return namespace["hook"]
+
+
+def test_the_readme_receiver_accepts_a_delivery_and_refuses_forgeries(
+    app: Flask, receiver: Receiver
+) -> None:
+    [row] = pending(finished_job(app, receiver.url()))
+    deliver_all(app, row.id)
+    [received] = receiver.requests
+    hook = readme_receiver().test_client()
+    headers = {k: v for k, v in received.headers.items() if k.startswith("X-Bulkjob")}
+
+    def post(body: bytes, **changed: str) -> int:
+        return hook.post("/bulkjob-finished", data=body, headers={**headers, **changed}).status_code
+
+    assert post(received.body) == 204
+    assert post(received.body.replace(b'"jobState":3', b'"jobState":4')) == 401
+    old = str(int(time.time()) - 3600)
+    resigned = notify.signature(SECRET, old, received.body)
+    assert (
+        post(received.body, **{"X-Bulkjob-Timestamp": old, "X-Bulkjob-Signature": resigned}) == 401
+    )

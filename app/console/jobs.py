@@ -205,11 +205,15 @@ def new_job() -> tuple[str, int] | BaseResponse:
 def job_page(job_id: int) -> str:
     """One job: its fields, live progress, downloads, actions and failed rows."""
     page_ = listing.parse_page(request.args.get("failedStart"), str(FAILED_PER_PAGE))
+    reason = request.args.get("reason") or None
     with db.read() as conn:
         job = store.get_job(conn, job_id)
-    failed = failures.failed_page(db.engine, job_id, page_)
+    failed = failures.failed_page(db.engine, job_id, page_, reason)
     pager = Pager(failed.start, FAILED_PER_PAGE, failed.total, len(failed.rows))
-    return render_template("job.html", job=job, failed=failed, paging=pager)
+    groups = failures.reasons(db.engine, job_id) if job.failed_records else []
+    return render_template(
+        "job.html", job=job, failed=failed, paging=pager, reasons=groups, reason=reason
+    )
 
 
 def _confirm_page(job: Any, action: str) -> str:

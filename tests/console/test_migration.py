@@ -91,6 +91,7 @@ def test_failures_grouped_by_reason_biggest_first_each_a_link(app: Flask) -> Non
     assert lines == ["2", "3", "4"]
     assert "ghost2" in only and "done5" not in only
     assert "Show every failed row" in only
+    assert "(5, ready to fix and upload again)" in only  # the download holds every failed row
     everything = re.findall(r'<td class="num">(\d+)</td>', page)
     assert everything == ["2", "3", "4", "5", "6"]
 

@@ -376,3 +376,56 @@ def test_every_page_works_without_javascript(tab: Tab) -> None:
     page.get_by_role("button", name="Count").click()
     expect(page.locator("#remaining")).to_be_visible()
     tab.check()
+
+
+def test_where_the_migration_stands_and_failures_by_reason(tab: Tab) -> None:
+    """The Migration page's bars for a peripheral and team of its own, a job with two kinds of
+    failure grouped by reason (each group a link to its rows), then the bars moved on."""
+    with db.write() as conn:
+        factories.peripheral(conn, 7000, "CUCM_PG_7")
+        factories.team(conn, 70, 7000, "Wave Team")
+        factories.agents(conn, [f"wave{i}" for i in range(6)], peripheral_id=7000, team_id=70)
+        factories.agent(conn, "wavesso", peripheral_id=7000, team_id=70, sso=True)
+        factories.agent(conn, "wavesup", peripheral_id=7000, team_id=70, supervisor=True)
+    page = tab.page
+    tab.sign_in()
+    page.get_by_role("link", name="Migration", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Where the migration stands")
+    team = page.locator("tr[data-group='Wave Team (70)']")
+    agents_bar = team.locator("td[data-kind='agents'] progress")
+    expect(agents_bar).to_be_visible()
+    assert (agents_bar.get_attribute("value"), agents_bar.get_attribute("max")) == ("1", "7")
+    expect(team.locator("td[data-kind='agents']")).to_contain_text("1 of 7 (14%)")
+    expect(team.locator("td[data-kind='supervisors']")).to_contain_text("0 of 1 (0%)")
+    expect(team.locator("td[data-kind='not-sso']")).to_have_text("7")
+    assert agents_bar.bounding_box()["width"] > 50  # drawn as a bar, not collapsed
+    tab.shot("11-migration")
+
+    rows = [HEADER] + [[f"wave{i}", "", "", f"wave{i}@sso"] for i in range(3)]
+    rows += [[f"ghost{c}", "", "", ""] for c in "abc"] + [["wavesso", "", "", ""]]
+    page.goto(tab.url("/jobs/new"))
+    page.get_by_label("paste its contents").fill(to_csv(rows).decode())
+    page.get_by_label("Description").fill("Wave with failures")
+    page.get_by_role("button", name="Create job").click()
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text(
+        "Partially succeeded"
+    )
+    groups = page.locator("#reasons li")
+    expect(groups).to_have_count(2)
+    expect(groups.nth(0)).to_contain_text("3")
+    expect(groups.nth(0)).to_contain_text("userName does not exist")
+    expect(groups.nth(1)).to_contain_text("already enabled for SSO")
+    tab.shot("12-failures-by-reason")
+    groups.nth(0).get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Failed rows: userName:")).to_be_visible()
+    failures = page.locator("table.failures tbody tr")
+    expect(failures).to_have_count(3)
+    for i in range(3):
+        expect(failures.nth(i)).to_contain_text("does not exist: ghost")
+    tab.shot("13-failed-rows-of-one-reason")
+    page.get_by_role("link", name="Show every failed row").click()
+    expect(failures).to_have_count(4)
+
+    page.get_by_role("link", name="Migration", exact=True).click()
+    expect(team.locator("td[data-kind='agents']")).to_contain_text("4 of 7 (57%)")
+    tab.check()

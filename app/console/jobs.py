@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -17,7 +18,7 @@ from app.db import db, listing
 from app.db.models import JobState
 from app.exceptions import InvalidInput, NotFound, ServiceError
 from app.http import attachment
-from app.jobs import downloads, failures, store
+from app.jobs import downloads, failures, schedule, store
 from app.jobs import types as jobtypes
 from app.jobs.submit import after_update, submit
 
@@ -143,7 +144,14 @@ def _progress(row: Any) -> dict[str, Any]:
 
 
 def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> tuple[str, int]:
-    values = {"description": "", "job_type": "", "pasted": "", "filename": ""}
+    values = {
+        "description": "",
+        "job_type": "",
+        "pasted": "",
+        "filename": "",
+        "start_at": "",
+        "notify_url": "",
+    }
     values.update(form)
     return render_template("new.html", error=error, **values), status
 
@@ -170,6 +178,8 @@ def new_job() -> tuple[str, int] | BaseResponse:
         "description": form.get("description", ""),
         "job_type": form.get("jobType", ""),
         "pasted": form.get("pasted", ""),
+        "start_at": form.get("startAt", ""),
+        "notify_url": form.get("notifyURL", ""),
     }
     upload = request.files.get("file")
     content = upload.read() if upload is not None else b""
@@ -193,11 +203,31 @@ def new_job() -> tuple[str, int] | BaseResponse:
             description=kept["description"],
             created_by=_username(),
             job_type=job_type,
+            start_after=_start_after(form.get("startAfter"), kept["start_at"]),
+            notify_url=kept["notify_url"] or None,
         )
     except ServiceError as exc:
         return _new_job_page(exc.message, 400, **kept)
     flash(f"Job {job_id} created; it runs as soon as a worker takes it.", "ok")
     return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+def _start_after(ms: str | None, typed: str) -> int | None:
+    """The start time: ms since the epoch as the page's script sends it (from the browser's
+    zone), else the date and time typed, read as UTC (no script)."""
+    if ms and ms.strip():
+        return schedule.parse_param(ms)
+    if not typed.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(typed.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"Start at is not a date and time: {typed[:40]!r}", "startAfter"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 @bp.get("/jobs/<id:job_id>")

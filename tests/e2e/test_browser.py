@@ -11,8 +11,10 @@ import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -36,6 +38,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TIMEOUT_MS = 30_000
 HEADER = ["userName", "firstName", "lastName", "newUserName"]
+KOLKATA = ZoneInfo("Asia/Kolkata")  # the browser's zone (see ``tab``)
 
 
 @dataclass
@@ -428,4 +431,29 @@ def test_where_the_migration_stands_and_failures_by_reason(tab: Tab) -> None:
 
     page.get_by_role("link", name="Migration", exact=True).click()
     expect(team.locator("td[data-kind='agents']")).to_contain_text("4 of 7 (57%)")
+    tab.check()
+
+
+def test_a_start_time_is_read_in_the_browsers_zone(tab: Tab) -> None:
+    """The new-job form's date and time is the browser's (India, UTC+05:30), sent as ms."""
+    local = (datetime.now(KOLKATA) + timedelta(days=2)).replace(
+        hour=10, minute=30, second=0, microsecond=0
+    )
+    page = tab.page
+    tab.sign_in()
+    page.goto(tab.url("/jobs/new"))
+    page.get_by_label("paste its contents").fill(to_csv([HEADER, ["wave5", "", "", ""]]).decode())
+    page.get_by_label("Description").fill("Tonight's wave")
+    page.get_by_label("Start at").fill(local.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Create job").click()
+    expect(page.get_by_role("status")).to_contain_text("created")
+    job_id = int(page.url.rsplit("/", 1)[1])
+    with db.read() as conn:
+        start_after = conn.execute(
+            select(table(Job).c.start_after_ms).where(table(Job).c.id == job_id)
+        ).scalar_one()
+    assert start_after == int(local.timestamp() * 1000)
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Queued")
+    expect(page.locator("dd [data-field='startAfter'] time")).to_contain_text("10:30")
+    tab.shot("14-scheduled-job")
     tab.check()

@@ -72,7 +72,9 @@ class JobsCollector(Collector):
         self.database = database
 
     def collect(self) -> Iterator[Metric]:
-        wait = jobs.c.start_ms - jobs.c.create_ms
+        # A scheduled job waits from its start time on, not from its creation.
+        due = func.coalesce(jobs.c.start_after_ms, jobs.c.create_ms)
+        wait = jobs.c.start_ms - due
         duration = jobs.c.end_ms - jobs.c.start_ms
         with self.database.read() as conn:
             by_state = conn.execute(
@@ -82,7 +84,7 @@ class JobsCollector(Collector):
                     func.count(),
                     func.coalesce(func.sum(jobs.c.processed_records), 0),
                     func.coalesce(func.sum(jobs.c.failed_records), 0),
-                    func.min(jobs.c.create_ms),
+                    func.min(due),
                 ).group_by(jobs.c.job_type, jobs.c.job_state)
             ).all()
             timings = conn.execute(

@@ -155,3 +155,17 @@ def test_a_delivery_the_broker_never_got_is_sent_by_the_sweep(
         wait_for_log(stack.test_client(), f"{BASE}/{job_id}", "Notification sent to")
     finally:
         started.stop()
+
+
+def test_removing_the_start_time_runs_the_job_now(stack: Flask, worker: Worker) -> None:
+    with db.write() as conn:
+        factories.agent(conn, "moved1")
+    client = stack.test_client()
+    location = create(client, ["moved1"], startAfter=int(time.time() * 1000) + 3_600_000)
+    job = client.get(location, headers={**basic(), "Accept": "application/json"}).get_json()
+    assert job["jobState"] == 1 and "startDateTime" not in job
+    response = client.put(location, json={"changeStamp": 0, "startAfter": None}, headers=basic())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert wait_for_final(client, basic(), location)["jobState"] == 3
+    log = client.get(f"{location}/log", headers=basic()).get_data(as_text=True)
+    assert log.index("Start time removed by admin") < log.index("Job started on worker-1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -59,3 +60,13 @@ def test_a_job_scheduled_later_is_not_claimed_nor_swept(app: Flask) -> None:
     assert sweeper.due_jobs(db, settings, limit=10) == [future]
     assert engine.run_job(db, settings, future).final_state == JobState.FAILED
     assert engine.run_job(db, settings, due).final_state == JobState.FAILED
+
+
+def test_a_maintenance_window_still_applies_once_the_time_has_come(app: Flask) -> None:
+    now = datetime.now(UTC)
+    window = f"daily {now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    settings = app.config["SETTINGS"].replace(maintenance_windows=window)
+    due = make_job(int(time.time() * 1000) - 1)
+    assert sweeper.due_jobs(db, settings, limit=10) == []
+    assert engine.run_job(db, settings, due).final_state is None
+    assert state_of(due) == (JobState.QUEUED, None)

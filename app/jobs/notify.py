@@ -150,6 +150,8 @@ def pinned(settings: Settings, url: str) -> tuple[str, dict[str, str], dict[str,
     """The URL with its host replaced by an allowed address it resolves to now, the Host
     header to send, and httpx's extensions (the TLS name); Refused otherwise."""
     scheme, host, port = _split(url)
+    if not settings.notify_secret:
+        raise Refused("BULKJOB_NOTIFY_SECRET is not set: nothing is sent unsigned")
     if not _named(_entries(settings.notify_hosts), host, port):
         raise Refused(f"{host}:{port} is no longer an allowed notification host")
     allowed = _allowed_addresses(settings.notify_hosts)

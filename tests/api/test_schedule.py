@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,15 @@ def test_start_after_in_xml_multipart_and_raw_csv(client: FlaskClient) -> None:
     )
     for response in (from_xml, multipart, raw):
         assert get(client, job_id_of(response))["startAfter"] == when
+
+
+def test_start_after_and_notify_url_in_xml(notifying: Flask) -> None:
+    client = notifying.test_client()
+    when = later(1)
+    job_id = job_id_of(create(client, startAfter=when, notifyURL="https://hooks.example.com/x"))
+    root = ET.fromstring(client.get(f"{BASE}/bulkjob/{job_id}", headers=basic()).data)
+    assert root.findtext("startAfter") == str(when)
+    assert root.findtext("notifyURL") == "https://hooks.example.com/x"
 
 
 def test_a_time_in_the_past_means_now(client: FlaskClient) -> None:

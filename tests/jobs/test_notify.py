@@ -187,6 +187,15 @@ def test_a_host_no_longer_allowed_is_refused(app: Flask, receiver: Receiver) -> 
     assert receiver.requests == []
 
 
+def test_nothing_is_sent_unsigned(app: Flask, receiver: Receiver) -> None:
+    job_id = finished_job(app, receiver.url())
+    [row] = pending(job_id)
+    settings = app.config["SETTINGS"].replace(notify_secret="", notify_tries=1)
+    assert notify.deliver(db, settings, row.id, bulk_job_schema.dump) is None
+    assert receiver.requests == []
+    assert "BULKJOB_NOTIFY_SECRET is not set" in log_of(job_id)
+
+
 def test_a_job_without_notify_url_records_nothing(app: Flask) -> None:
     with db.write() as conn:
         job_id = factories.stored_job(conn, factories.csv_text([["x", "", "", ""]]))

@@ -16,6 +16,7 @@ from app.console.auth import current, json_endpoint, page
 from app.console.formatting import state_name
 from app.db import db, listing
 from app.db.models import JobState
+from app.db.sql import now_ms
 from app.exceptions import InvalidInput, NotFound, ServiceError
 from app.http import attachment
 from app.jobs import downloads, failures, schedule, store
@@ -208,7 +209,12 @@ def new_job() -> tuple[str, int] | BaseResponse:
         )
     except ServiceError as exc:
         return _new_job_page(exc.message, 400, **kept)
-    flash(f"Job {job_id} created; it runs as soon as a worker takes it.", "ok")
+    with db.read() as conn:
+        start_after = store.get_job(conn, job_id).start_after_ms
+    if start_after is not None and start_after > now_ms():
+        flash(f"Job {job_id} created; it starts at {schedule.format_ms(start_after)}.", "ok")
+    else:
+        flash(f"Job {job_id} created; it runs as soon as a worker takes it.", "ok")
     return redirect(url_for("console.job_page", job_id=job_id), 303)
 
 
@@ -274,6 +280,27 @@ def cancel_job(job_id: int) -> str | BaseResponse:
             flash(f"Job {job_id} cancelled.", "ok")
         else:
             flash(f"Job {job_id} stops after the records it is working on now.", "ok")
+    return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+@bp.post("/jobs/<id:job_id>/start-now")
+@page(*WRITE_JOBS)
+def start_now(job_id: int) -> BaseResponse:
+    """Remove a Queued job's start time, so it starts now (the API's PUT "startAfter": null)."""
+    try:
+        stamp = int(request.form.get("changeStamp", ""))
+    except ValueError:
+        stamp = None
+    try:
+        with db.write() as conn:
+            row = store.update_job(conn, job_id, stamp, None, None, _username(), (None,))
+    except NotFound:
+        raise
+    except ServiceError as exc:  # started meanwhile, or changed by someone else
+        flash(exc.message, "error")
+    else:
+        after_update(current_app, row)
+        flash(f"Job {job_id} starts as soon as a worker takes it.", "ok")
     return redirect(url_for("console.job_page", job_id=job_id), 303)
 
 

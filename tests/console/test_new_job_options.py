@@ -81,3 +81,30 @@ def test_an_allowed_notify_url_is_kept_and_shown(tmp_path: Path) -> None:
         assert "https://hooks.example.com/done" in text(client.get(f"/jobs/{job_id}"))
     finally:
         db.dispose()
+
+
+def test_start_now_removes_the_start_time(app: Flask) -> None:
+    client = signed_in(app)
+    when = str(int(time.time() * 1000) + 3_600_000)
+    job_id = created_id(post(client, startAfter=when))
+    page = text(client.get(f"/jobs/{job_id}"))
+    assert "Start now" in page
+    stale = client.post(
+        f"/jobs/{job_id}/start-now", data={"csrf_token": csrf_of(client), "changeStamp": "7"}
+    )
+    assert stale.status_code == 303 and job_row(job_id).start_after_ms == int(when)
+    no_token = client.post(f"/jobs/{job_id}/start-now", data={"changeStamp": "0"})
+    assert no_token.status_code == 400 and job_row(job_id).start_after_ms == int(when)
+    done = client.post(
+        f"/jobs/{job_id}/start-now", data={"csrf_token": csrf_of(client), "changeStamp": "0"}
+    )
+    assert done.status_code == 303
+    row = job_row(job_id)
+    assert row.start_after_ms is None and row.change_stamp == 1
+    page = text(client.get(f"/jobs/{job_id}", follow_redirects=True))
+    assert "Start now" not in page
+    viewer = signed_in(app, "viewer")
+    refused = viewer.post(
+        f"/jobs/{job_id}/start-now", data={"csrf_token": csrf_of(viewer), "changeStamp": "1"}
+    )
+    assert refused.status_code == 403

@@ -11,7 +11,7 @@ import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -439,14 +439,19 @@ def test_a_start_time_is_read_in_the_browsers_zone(tab: Tab) -> None:
     local = (datetime.now(KOLKATA) + timedelta(days=2)).replace(
         hour=10, minute=30, second=0, microsecond=0
     )
+    with db.write() as conn:
+        factories.agent(conn, "tonight1")
     page = tab.page
     tab.sign_in()
     page.goto(tab.url("/jobs/new"))
-    page.get_by_label("paste its contents").fill(to_csv([HEADER, ["wave5", "", "", ""]]).decode())
+    page.get_by_label("paste its contents").fill(
+        to_csv([HEADER, ["tonight1", "", "", ""]]).decode()
+    )
     page.get_by_label("Description").fill("Tonight's wave")
     page.get_by_label("Start at").fill(local.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Create job").click()
-    expect(page.get_by_role("status")).to_contain_text("created")
+    utc = local.astimezone(UTC).isoformat(timespec="seconds")
+    expect(page.get_by_role("status")).to_contain_text(f"created; it starts at {utc}")
     job_id = int(page.url.rsplit("/", 1)[1])
     with db.read() as conn:
         start_after = conn.execute(
@@ -456,4 +461,7 @@ def test_a_start_time_is_read_in_the_browsers_zone(tab: Tab) -> None:
     expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Queued")
     expect(page.locator("dd [data-field='startAfter'] time")).to_contain_text("10:30")
     tab.shot("14-scheduled-job")
+    page.get_by_role("button", name="Start now").click()
+    expect(page.get_by_role("status")).to_contain_text("starts as soon as a worker takes it")
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
     tab.check()

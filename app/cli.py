@@ -14,6 +14,7 @@ import io
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -107,6 +108,21 @@ class _Settings:
         self.token = token
 
 
+class IsoTime(click.ParamType):
+    """An ISO 8601 date and time (``2026-12-24T06:00``, ``...Z``, ``...+01:00``)."""
+
+    name = "ISO-8601-TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date and time", param, ctx)
+        return moment if moment.tzinfo is not None else moment.astimezone()
+
+
 def _client(ctx: click.Context) -> Client:
     from app.client import Client
 
@@ -184,6 +200,13 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
     "--type", "job_type", type=int, help="The jobType (default: detected from the CSV header)."
 )
 @click.option(
+    "--start-at",
+    "start_at",
+    type=IsoTime(),
+    help="Start the job no earlier than this ISO 8601 time (without an offset: local time).",
+)
+@click.option("--notify-url", help="POST the job to this URL when it ends (an allowed host).")
+@click.option(
     "--dry-run", is_flag=True, help="Decide every row as a real run would; change nothing."
 )
 @wait_options
@@ -195,6 +218,8 @@ def submit(
     description: str | None,
     job_type: int | None,
     dry_run: bool,
+    start_at: datetime | None,
+    notify_url: str | None,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
@@ -204,7 +229,13 @@ def submit(
     client = _client(ctx)
     name = Path(file.name).name if file.name not in ("-", "<stdin>") else "stdin.csv"
     job = client.create(
-        file.read(), description=description, job_type=job_type, filename=name, dry_run=dry_run
+        file.read(),
+        description=description,
+        job_type=job_type,
+        filename=name,
+        dry_run=dry_run,
+        start_after=start_at,
+        notify_url=notify_url,
     )
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
 
@@ -325,6 +356,22 @@ def cancel(ctx: click.Context, job_id: int, as_json: bool) -> None:
     else:
         title = f"Job {job_id}: cancellation requested; it stops after its current chunk"
     show_job(job, as_json, title=title)
+
+
+@cli.command()
+@click.argument("job_id", metavar="ID", type=int)
+@click.option("--start-at", "start_at", type=IsoTime(), help="The new ISO 8601 start time.")
+@click.option("--now", is_flag=True, help="Remove the start time: the job starts now.")
+@json_option
+@click.pass_context
+def reschedule(
+    ctx: click.Context, job_id: int, start_at: datetime | None, now: bool, as_json: bool
+) -> None:
+    """Move a Queued job's start time (--start-at), or start it now (--now)."""
+    if (start_at is None) == (not now):
+        raise click.UsageError("give exactly one of --start-at and --now")
+    job = _client(ctx).reschedule(job_id, start_at)
+    show_job(job, as_json, title=f"Job {job_id} rescheduled")
 
 
 @cli.command()

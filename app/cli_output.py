@@ -127,11 +127,14 @@ def show_job(job: Job, as_json: bool, title: str | None = None) -> None:
     table.add_row("host", job.host_name)
     for name, ms in (
         ("created", job.created_ms),
+        ("start after", job.start_after_ms),
         ("started", job.started_ms),
         ("ended", job.ended_ms),
     ):
         if ms is not None:
             table.add_row(name, _time(ms))
+    if job.notify_url:
+        table.add_row("notify", job.notify_url)
     table.add_row(
         "records",
         f"{job.total_records} total, {job.processed_records} processed, "

@@ -26,11 +26,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import httpx
 
-from app.client_model import ApiError, BulkJobError, Job, JobState, Page
+from app.client_model import ApiError, BulkJobError, Job, JobState, Page, epoch_ms
+
+KEEP = object()
+"""``update(start_after=KEEP)`` (the default) leaves the start time as it is."""
 
 __all__ = [
     "ApiError",
@@ -106,9 +109,14 @@ class Client:
         job_type: int | None = None,
         filename: str = "bulkjob.csv",
         dry_run: bool = False,
+        start_after: datetime | int | None = None,
+        notify_url: str | None = None,
     ) -> Job:
-        """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16);
-        ``dry_run``: decide every row and change nothing."""
+        """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16).
+
+        ``dry_run``: decide every row and change nothing; ``start_after``: not before then (a
+        datetime, naive meaning local time, or ms since the epoch); ``notify_url``: where the
+        service POSTs the job when it ends."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -118,6 +126,10 @@ class Client:
             form["jobType"] = str(job_type)
         if dry_run:
             form["dryRun"] = "true"
+        if start_after is not None:
+            form["startAfter"] = str(epoch_ms(start_after))
+        if notify_url is not None:
+            form["notifyURL"] = notify_url
         response = self._send(
             "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
         )
@@ -141,8 +153,10 @@ class Client:
         description: str | None = None,
         job_type: int | None = None,
         dry_run: bool = False,
+        start_after: datetime | int | None = None,
+        notify_url: str | None = None,
     ) -> Job:
-        """Create a job from the CSV file at ``path``."""
+        """Create a job from the CSV file at ``path`` (options as :meth:`create`)."""
         path = Path(path)
         return self.create(
             path.read_bytes(),
@@ -150,6 +164,8 @@ class Client:
             job_type=job_type,
             filename=path.name,
             dry_run=dry_run,
+            start_after=start_after,
+            notify_url=notify_url,
         )
 
     def revert(self, job_id: int, *, description: str | None = None) -> Job:
@@ -256,21 +272,39 @@ class Client:
         *,
         description: str | None = None,
         job_state: int | None = None,
+        start_after: datetime | int | object | None = KEEP,
     ) -> Job:
-        """PUT: a new description and/or jobState 5, guarded by the job's current changeStamp."""
+        """PUT: a new description, jobState 5 and/or a Queued job's new start time (None:
+        start now), guarded by the job's current changeStamp."""
         body: dict[str, Any] = {"changeStamp": change_stamp}
         if description is not None:
             body["description"] = description
         if job_state is not None:
             body["jobState"] = job_state
+        if start_after is not KEEP:
+            body["startAfter"] = (
+                None if start_after is None else epoch_ms(cast(datetime | int, start_after))
+            )
         return Job.from_json(self._json("PUT", f"bulkjob/{int(job_id)}", json=body))
+
+    def reschedule(self, job_id: int, start_after: datetime | int | None) -> Job:
+        """Move a Queued job's start time (None: start it now)."""
+        return self._with_current_stamp(
+            job_id, lambda stamp: self.update(job_id, stamp, start_after=start_after)
+        )
 
     def cancel(self, job_id: int) -> Job:
         """Cancel a Queued or Processing job (a Processing one stops at its next chunk)."""
+        return self._with_current_stamp(
+            job_id, lambda stamp: self.update(job_id, stamp, job_state=JobState.CANCELLED)
+        )
+
+    def _with_current_stamp(self, job_id: int, change: Callable[[int], Job]) -> Job:
+        """``change(changeStamp)`` with the job's current stamp, read again if it raced."""
         for attempt in range(3):
             job = self.get(job_id)
             try:
-                return self.update(job_id, job.change_stamp, job_state=JobState.CANCELLED)
+                return change(job.change_stamp)
             except BulkJobError as exc:
                 # Someone changed the job between our read and our write: read it again.
                 if exc.error_type != "changeStampMismatch" or attempt == 2:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,9 @@ class Job:
     succeeded_records: int
     failed_records: int
     data: Mapping[str, Any] = field(repr=False, compare=False)
+    # Not started before this time (ms since the epoch), and where its end is POSTed.
+    start_after_ms: int | None = None
+    notify_url: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Job:
@@ -159,6 +163,8 @@ class Job:
                 succeeded_records=int(data.get("succeededRecords", 0)),
                 failed_records=int(data.get("failedRecords", 0)),
                 data=dict(data),
+                start_after_ms=_opt_int(data.get("startAfter")),
+                notify_url=_opt_str(data.get("notifyURL")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BulkJobError.client_side(
@@ -191,6 +197,17 @@ class Job:
 
 def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def epoch_ms(when: datetime | int) -> int:
+    """A start time as the API takes it: ms since the epoch (a naive datetime is local time)."""
+    if isinstance(when, datetime):
+        return int(when.timestamp() * 1000)
+    return int(when)
 
 
 @dataclass(frozen=True)

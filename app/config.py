@@ -85,6 +85,14 @@ class Settings:
     auth_block_seconds: int = 60
     # Reverse proxies in front that set X-Forwarded-For/-Proto (0: trust no such header).
     proxy_hops: int = 0
+    # Notifications when a job ends: the hosts (host or host:port) a notifyURL may name (none:
+    # every notifyURL is refused), the HMAC key signing each delivery, and its retries (tries
+    # in all; the first retry after backoff seconds, each next one after twice the previous).
+    notify_hosts: str = ""
+    notify_secret: str = ""
+    notify_tries: int = 6
+    notify_backoff_seconds: float = 30.0
+    notify_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +126,11 @@ class Settings:
             auth_failure_window=max(1, _int(env, "BULKJOB_AUTH_FAILURE_WINDOW", 60)),
             auth_block_seconds=max(1, _int(env, "BULKJOB_AUTH_BLOCK_SECONDS", 60)),
             proxy_hops=max(0, _int(env, "BULKJOB_PROXY_HOPS", 0)),
+            notify_hosts=env.get("BULKJOB_NOTIFY_HOSTS") or "",
+            notify_secret=env.get("BULKJOB_NOTIFY_SECRET") or "",
+            notify_tries=max(1, _int(env, "BULKJOB_NOTIFY_TRIES", 6)),
+            notify_backoff_seconds=max(0.01, _float(env, "BULKJOB_NOTIFY_BACKOFF_SECONDS", 30.0)),
+            notify_timeout_seconds=max(0.1, _float(env, "BULKJOB_NOTIFY_TIMEOUT_SECONDS", 10.0)),
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -35,6 +35,10 @@ def service_env(settings: Any, **extra: str) -> dict[str, str]:
         BULKJOB_DB_RETRY_SECONDS=str(settings.db_retry_seconds),
         BULKJOB_MAINTENANCE_WINDOWS=settings.maintenance_windows,
         BULKJOB_MAX_ATTEMPTS=str(settings.max_attempts),
+        BULKJOB_NOTIFY_HOSTS=settings.notify_hosts,
+        BULKJOB_NOTIFY_SECRET=settings.notify_secret,
+        BULKJOB_NOTIFY_TRIES=str(settings.notify_tries),
+        BULKJOB_NOTIFY_BACKOFF_SECONDS=str(settings.notify_backoff_seconds),
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

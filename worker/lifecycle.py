@@ -18,7 +18,7 @@ from celery.worker import state as worker_state
 from flask import Flask
 
 from app.db import db
-from app.jobs import sweeper
+from app.jobs import notify, sweeper
 from app.jobs.queue import dispatch
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,10 @@ def _sweep_forever(app: Flask, consumer: Any) -> None:
                 log.info("sweep: sending job %s again", job_id)
                 if not dispatch(app, job_id):
                     sweeper.mark_dispatched(db, job_id, dispatched=False)
+            # Notifications the broker lost (or could not take when their job ended).
+            for notification_id in notify.due(db, settings):
+                if not notify.dispatch(app, notification_id):
+                    notify.unmark_dispatched(db, notification_id)
         except Exception:
             log.exception("sweep failed; trying again in %s s", settings.sweep_seconds)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Response, current_app, request
 
 from app.accounts.roles import READ_JOBS, WRITE_JOBS
@@ -23,9 +26,9 @@ from app.db import db, listing
 from app.directory import template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
-from app.jobs import downloads, revert, store
+from app.jobs import downloads, revert, schedule, store
 from app.jobs import types as jobtypes
-from app.jobs.submit import submit
+from app.jobs.submit import after_update, submit
 from app.urls import job_path
 
 
@@ -48,35 +51,37 @@ def _dry_run_param(raw: str | None) -> bool:
     return lowered == "true"
 
 
-def _upload() -> tuple[bytes, str | None, int | None, bool]:
-    """The file, description, jobType and dryRun of a create request, in any of its four
-    forms."""
+def _upload() -> tuple[bytes, dict[str, Any]]:
+    """The file and the options of a create request (description, jobType, startAfter,
+    notifyURL, dryRun), in any of its four forms."""
     mimetype = request.mimetype
-    if mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise FieldRequired("A file part named 'file' is required", "file")
-        form = request.form
-        return (
-            upload.read(),
-            form.get("description"),
-            _job_type_param(form.get("jobType")),
-            _dry_run_param(form.get("dryRun")),
-        )
-    if mimetype in ("text/csv", "text/plain"):
-        args = request.args
-        return (
-            request.get_data(),
-            args.get("description"),
-            _job_type_param(args.get("jobType")),
-            _dry_run_param(args.get("dryRun")),
-        )
+    if mimetype in ("multipart/form-data", "text/csv", "text/plain"):
+        fields: Mapping[str, str]
+        if mimetype == "multipart/form-data":
+            upload = request.files.get("file")
+            if upload is None:
+                raise FieldRequired("A file part named 'file' is required", "file")
+            content, fields = upload.read(), request.form
+        else:
+            content, fields = request.get_data(), request.args
+        return content, {
+            "description": fields.get("description"),
+            "job_type": _job_type_param(fields.get("jobType")),
+            "start_after": schedule.parse_param(fields.get("startAfter")),
+            "notify_url": fields.get("notifyURL"),
+            "dry_run": _dry_run_param(fields.get("dryRun")),
+        }
     if mimetype in ("application/json", "application/xml", "text/xml"):
         body = load_body(bulk_job_create_schema, parse_body(request, "bulkJob"))
         if not body.get("fileContent"):
             raise FieldRequired("fileContent is required", "fileContent")
-        content = body["fileContent"].encode("utf-8")
-        return content, body.get("description"), body.get("jobType"), bool(body.get("dryRun"))
+        return body["fileContent"].encode("utf-8"), {
+            "description": body.get("description"),
+            "job_type": body.get("jobType"),
+            "start_after": body.get("startAfter"),
+            "notify_url": body.get("notifyURL"),
+            "dry_run": bool(body.get("dryRun")),
+        }
     raise UnsupportedMediaType(
         f"Content-Type {mimetype or '(none)'} is not supported; use application/xml, "
         "application/json, multipart/form-data or text/csv",
@@ -88,15 +93,8 @@ def _upload() -> tuple[bytes, str | None, int | None, bool]:
 @roles(*WRITE_JOBS)
 def create_job() -> Response:
     """Check the upload, store the job, then queue it; 201 with the job's Location."""
-    content, description, job_type, dry_run = _upload()
-    job_id = submit(
-        current_app,
-        content,
-        description=description,
-        created_by=current().username,
-        job_type=job_type,
-        dry_run=dry_run,
-    )
+    content, options = _upload()
+    job_id = submit(current_app, content, created_by=current().username, **options)
     return _created(job_id)
 
 
@@ -150,7 +148,7 @@ def get_job(job_id: int) -> Response:
 @bp.put("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*WRITE_JOBS)
 def update_job(job_id: int) -> Response:
-    """Change the description or cancel (jobState 5), guarded by changeStamp."""
+    """Change the description, cancel (jobState 5) or reschedule, guarded by changeStamp."""
     body = load_body(bulk_job_update_schema, parse_body(request, "bulkJob"))
     with db.write() as conn:
         row = store.update_job(
@@ -160,7 +158,9 @@ def update_job(job_id: int) -> Response:
             body.get("description"),
             body.get("jobState"),
             current().username,
+            (body["startAfter"],) if "startAfter" in body else None,
         )
+    after_update(current_app, row)
     return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 

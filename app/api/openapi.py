@@ -167,7 +167,7 @@ def build() -> dict[str, Any]:
                 "responses": {200: _ok("BulkJob"), **_errors(403, 404)},
             },
             "put": {
-                "summary": "Change the description, or cancel (jobState 5)",
+                "summary": "Change the description or a Queued job's startAfter, or cancel",
                 "parameters": [ID_PARAM],
                 "requestBody": body("BulkJobUpdate"),
                 "responses": {200: _ok("BulkJob"), **_errors(400, 403, 404, 409, 413, 415)},

@@ -127,6 +127,8 @@ BulkJobSchema = _DumpSchema.from_dict(
         "create_ms": fields.Integer(data_key="createDateTime"),
         "start_ms": fields.Integer(data_key="startDateTime"),
         "end_ms": fields.Integer(data_key="endDateTime"),
+        "start_after_ms": fields.Integer(data_key="startAfter"),
+        "notify_url": fields.String(data_key="notifyURL"),
         "log_file": _link("/log", "logFile"),
         "csv_file": _link("/csv", "csvFile"),
         **_extras(),
@@ -240,6 +242,27 @@ class WholeNumber(fields.Integer):
         raise self.make_error("invalid")
 
 
+class OptionalWholeNumber(WholeNumber):
+    """A whole number that may be removed: JSON's null, or XML's empty element."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.strip() == "":
+            return None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _millis() -> OptionalWholeNumber:
+    """A time in milliseconds since the epoch (checked further by the service), or none."""
+    return OptionalWholeNumber(
+        allow_none=True,
+        metadata={
+            "description": "not started before this time (ms since the epoch); a time past "
+            "means now; at most 90 days ahead; null or empty: as soon as possible"
+        },
+        error_messages={"invalid": _INVALID, "too_large": _OUT_OF_RANGE, "null": _INVALID},
+    )
+
+
 def _no_xml_illegal(value: str) -> None:
     if XML_ILLEGAL.search(value):
         raise ValidationError(_BAD_CHARACTERS)
@@ -306,14 +329,25 @@ class _LoadSchema(Schema):
 
 
 class BulkJobCreateSchema(_LoadSchema):
-    """POST /bulkjob in XML or JSON: the CSV as text, with an optional description and type."""
+    """POST /bulkjob in XML or JSON: the CSV as text, with an optional description and type,
+    dryRun, startAfter and notifyURL."""
 
-    READ_ONLY = (_BULKJOB_READ_ONLY - {"dryRun"}) | {"changeStamp", "jobState"}
+    READ_ONLY = (_BULKJOB_READ_ONLY - {"dryRun", "startAfter", "notifyURL"}) | {
+        "changeStamp",
+        "jobState",
+    }
 
     fileContent = _text(required=True, validate=[_not_empty])
     description = _text(max_length=MAX_DESCRIPTION)
     jobType = _whole()
     dryRun = fields.Boolean(allow_none=True, error_messages={"invalid": _INVALID, "null": _INVALID})
+    startAfter = _millis()
+    notifyURL = _text(
+        metadata={
+            "description": "POSTed the job's representation when it ends (signed; its host "
+            "must be allowed by BULKJOB_NOTIFY_HOSTS)"
+        }
+    )
 
 
 class RevertSchema(_LoadSchema):
@@ -325,16 +359,18 @@ class RevertSchema(_LoadSchema):
 
 
 class BulkJobUpdateSchema(_LoadSchema):
-    """PUT /bulkjob/<id>: the current changeStamp, a new description, jobState 5 to cancel.
+    """PUT /bulkjob/<id>: the current changeStamp, a new description, jobState 5 to cancel, a
+    Queued job's new startAfter (null or empty: start now).
 
     jobType is read-only here (a job keeps its type), so a GET body can be PUT back as it is.
     """
 
-    READ_ONLY = _BULKJOB_READ_ONLY | {"jobType"}
+    READ_ONLY = (_BULKJOB_READ_ONLY - {"startAfter"}) | {"jobType"}
 
     changeStamp = _whole(required=True)
     description = _text(max_length=MAX_DESCRIPTION)
     jobState = _whole()
+    startAfter = _millis()
 
 
 def _clip(text: str) -> str:

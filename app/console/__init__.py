@@ -91,7 +91,14 @@ def internal_error(error: BaseException) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    from app.console import auth, formatting, jobs, template_page, waves  # noqa: F401  (routes)
+    from app.console import (  # noqa: F401  (routes register)
+        auth,
+        formatting,
+        jobs,
+        migration_page,
+        template_page,
+        waves,
+    )
 
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.session_interface = ConsoleSessionInterface()

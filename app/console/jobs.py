@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -15,11 +16,12 @@ from app.console.auth import current, json_endpoint, page
 from app.console.formatting import state_name
 from app.db import db, listing
 from app.db.models import JobState
+from app.db.sql import now_ms
 from app.exceptions import InvalidInput, NotFound, ServiceError
 from app.http import attachment
-from app.jobs import downloads, failures, store
+from app.jobs import downloads, failures, schedule, store
 from app.jobs import types as jobtypes
-from app.jobs.submit import submit
+from app.jobs.submit import after_update, submit
 
 FAILED_PER_PAGE = 50
 MAX_STATUS_IDS = 100
@@ -143,7 +145,15 @@ def _progress(row: Any) -> dict[str, Any]:
 
 
 def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> tuple[str, int]:
-    values = {"description": "", "job_type": "", "pasted": "", "filename": "", "dry_run": False}
+    values = {
+        "description": "",
+        "job_type": "",
+        "pasted": "",
+        "filename": "",
+        "start_at": "",
+        "notify_url": "",
+        "dry_run": False,
+    }
     values.update(form)
     return render_template("new.html", error=error, **values), status
 
@@ -171,6 +181,8 @@ def new_job() -> tuple[str, int] | BaseResponse:
         "job_type": form.get("jobType", ""),
         "pasted": form.get("pasted", ""),
         "dry_run": form.get("dryRun") == "true",
+        "start_at": form.get("startAt", ""),
+        "notify_url": form.get("notifyURL", ""),
     }
     upload = request.files.get("file")
     content = upload.read() if upload is not None else b""
@@ -195,11 +207,36 @@ def new_job() -> tuple[str, int] | BaseResponse:
             created_by=_username(),
             job_type=job_type,
             dry_run=kept["dry_run"],
+            start_after=_start_after(form.get("startAfter"), kept["start_at"]),
+            notify_url=kept["notify_url"] or None,
         )
     except ServiceError as exc:
         return _new_job_page(exc.message, 400, **kept)
-    flash(f"Job {job_id} created; it runs as soon as a worker takes it.", "ok")
+    with db.read() as conn:
+        start_after = store.get_job(conn, job_id).start_after_ms
+    if start_after is not None and start_after > now_ms():
+        flash(f"Job {job_id} created; it starts at {schedule.format_ms(start_after)}.", "ok")
+    else:
+        flash(f"Job {job_id} created; it runs as soon as a worker takes it.", "ok")
     return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+def _start_after(ms: str | None, typed: str) -> int | None:
+    """The start time: ms since the epoch as the page's script sends it (from the browser's
+    zone), else the date and time typed, read as UTC (no script)."""
+    if ms and ms.strip():
+        return schedule.parse_param(ms)
+    if not typed.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(typed.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"Start at is not a date and time: {typed[:40]!r}", "startAfter"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 @bp.get("/jobs/<id:job_id>")
@@ -207,12 +244,20 @@ def new_job() -> tuple[str, int] | BaseResponse:
 def job_page(job_id: int) -> str:
     """One job: its fields, live progress, downloads, actions and failed rows."""
     page_ = listing.parse_page(request.args.get("failedStart"), str(FAILED_PER_PAGE))
+    reason = request.args.get("reason") or None
     with db.read() as conn:
         job = store.get_job(conn, job_id)
-    failed = failures.failed_page(db.engine, job_id, page_)
+    failed = failures.failed_page(db.engine, job_id, page_, reason)
     pager = Pager(failed.start, FAILED_PER_PAGE, failed.total, len(failed.rows))
+    groups = failures.reasons(db.engine, job_id) if job.failed_records else []
     return render_template(
-        "job.html", job=job, failed=failed, paging=pager, can_revert=_can_revert(job)
+        "job.html",
+        job=job,
+        failed=failed,
+        paging=pager,
+        reasons=groups,
+        reason=reason,
+        can_revert=_can_revert(job),
     )
 
 
@@ -250,10 +295,32 @@ def cancel_job(job_id: int) -> str | BaseResponse:
     except ServiceError as exc:  # finished meanwhile, or changed by someone else
         flash(exc.message, "error")
     else:
+        after_update(current_app, row)
         if row.job_state == JobState.CANCELLED:
             flash(f"Job {job_id} cancelled.", "ok")
         else:
             flash(f"Job {job_id} stops after the records it is working on now.", "ok")
+    return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+@bp.post("/jobs/<id:job_id>/start-now")
+@page(*WRITE_JOBS)
+def start_now(job_id: int) -> BaseResponse:
+    """Remove a Queued job's start time, so it starts now (the API's PUT "startAfter": null)."""
+    try:
+        stamp = int(request.form.get("changeStamp", ""))
+    except ValueError:
+        stamp = None
+    try:
+        with db.write() as conn:
+            row = store.update_job(conn, job_id, stamp, None, None, _username(), (None,))
+    except NotFound:
+        raise
+    except ServiceError as exc:  # started meanwhile, or changed by someone else
+        flash(exc.message, "error")
+    else:
+        after_update(current_app, row)
+        flash(f"Job {job_id} starts as soon as a worker takes it.", "ok")
     return redirect(url_for("console.job_page", job_id=job_id), 303)
 
 

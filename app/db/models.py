@@ -157,6 +157,10 @@ class Job(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The job this one reverts (README: Revert); unique: a job has at most one revert.
     revert_of: Mapped[int | None] = mapped_column(Integer)
+    # Not started before this time (README: "Scheduled start"); None: as soon as possible.
+    start_after_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the job's representation is POSTed when it ends (README: "Notification").
+    notify_url: Mapped[str | None] = mapped_column(String(2048))
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
@@ -216,6 +220,30 @@ class JobTotal(Base):
     job_type: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobNotification(Base):
+    """One delivery of a job's end to its ``notify_url``, written with the job's final state.
+
+    ``next_ms`` is when the next try is due (a try moves it on first, so two messages for one
+    delivery cannot both send); ``done_ms`` is set once it was sent or gave up.
+    """
+
+    __tablename__ = "job_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_ms: Mapped[int] = mapped_column(BigInteger)
+    dispatched_ms: Mapped[int | None] = mapped_column(BigInteger)
+    done_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_job_notifications_pending", "done_ms", "next_ms"),
+        Index("ix_job_notifications_job", "job_id"),
+    )
 
 
 class User(Base):

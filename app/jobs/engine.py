@@ -35,7 +35,7 @@ from app.db.sql import db_now_ms, insert_rows
 from app.jobs import totals
 from app.jobs import types as jobtypes
 from app.jobs.maintenance import open_window, windows
-from app.jobs.store import add_event
+from app.jobs.store import add_event, record_notification
 from app.jobs.types.base import Run
 from app.jobs.types.csvfile import Record
 
@@ -140,16 +140,27 @@ class JobRunner:
                     jobs.c.job_type,
                     jobs.c.lease_owner,
                     jobs.c.runs_without_progress,
+                    jobs.c.start_after_ms,
                 ).where(jobs.c.id == self.job_id)
             ).first()
             if job is None:
                 return False
             started_before = job.start_ms
+            if job.job_state == JobState.QUEUED and (job.start_after_ms or 0) > now:
+                # Scheduled for later: the sweep sends it again once its time has come.
+                conn.execute(
+                    update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None)
+                )
+                return False
             if job.job_state == JobState.QUEUED and self._wait_for_window(conn, now):
                 return False
             claimable = (
                 jobs.c.id == self.job_id,
-                ((jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false()))
+                (
+                    (jobs.c.job_state == JobState.QUEUED)
+                    & (jobs.c.cancel_requested == false())
+                    & (jobs.c.start_after_ms.is_(None) | (jobs.c.start_after_ms <= now))
+                )
                 | ((jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)),
             )
             if job.runs_without_progress >= self.settings.max_attempts:
@@ -183,7 +194,8 @@ class JobRunner:
             self.job_type_code = job.job_type
             self.start_ms = now if started_before is None else started_before
             if started_before is None:
-                totals.started(conn, job.job_type, now - job.create_ms)
+                # The queue wait of a scheduled job counts from its start time.
+                totals.started(conn, job.job_type, now - (job.start_after_ms or job.create_ms))
                 add_event(conn, self.job_id, f"Job started on {host}", now=now)
                 if jobtypes.get(job.job_type).header:
                     add_event(conn, self.job_id, "Processing line 1: Header", now=now)
@@ -227,6 +239,7 @@ class JobRunner:
         runs = job.runs_without_progress
         duration = None if job.start_ms is None else now - job.start_ms
         totals.finished(conn, job.job_type, JobState.FAILED, done[0], done[0] - done[1], duration)
+        record_notification(conn, self.job_id, now)
         host = (job.lease_owner or "").split(":", 1)[0] or "an unknown worker"
         self.counts = _Counts(done[0], done[1], done[0] - done[1], last_line=done[2])
         for message in (
@@ -455,6 +468,7 @@ class JobRunner:
             )
             for message in messages:
                 add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
+            record_notification(conn, self.job_id, now)
             c = self.counts
             totals.finished(
                 conn, self.job_type_code, state, c.processed, c.failed, now - self.start_ms

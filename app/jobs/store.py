@@ -4,12 +4,13 @@ delete."""
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from app.db import listing
-from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
+from app.db.models import Job, JobEvent, JobFile, JobLine, JobNotification, JobState, table
 from app.db.sql import db_now_ms, now_ms
 from app.exceptions import (
     FieldRequired,
@@ -20,6 +21,7 @@ from app.exceptions import (
 )
 from app.jobs import totals
 from app.jobs.check import CheckedFile, check_description
+from app.jobs.schedule import check_start_after, format_ms, scheduled_message
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ jobs = table(Job)
 files = table(JobFile)
 events = table(JobEvent)
 lines = table(JobLine)
+notifications = table(JobNotification)
 
 SORTABLE = {
     "description": jobs.c.description,
@@ -60,11 +63,16 @@ def create_job(
     *,
     dry_run: bool = False,
     revert_of: int | None = None,
+    start_after_ms: int | None = None,
+    notify_url: str | None = None,
 ) -> int:
     """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
     base URL the job's results point into (SCIM bulk jobs); ``dry_run``: a job that changes
-    nothing; ``revert_of``: the job it reverts."""
+    nothing; ``revert_of``: the job it reverts; ``start_after_ms`` (checked) and ``notify_url``
+    (checked against the allowed hosts) as the README's "Scheduled start" and "Notification
+    when a job ends" say."""
     now = now_ms()
+    start_after_ms = check_start_after(start_after_ms, now)
     job_id = conn.execute(
         insert(jobs)
         .values(
@@ -84,6 +92,8 @@ def create_job(
             origin=origin,
             dry_run=dry_run,
             revert_of=revert_of,
+            start_after_ms=start_after_ms,
+            notify_url=notify_url,
         )
         .returning(jobs.c.id)
     ).scalar_one()
@@ -93,8 +103,28 @@ def create_job(
     add_event(conn, job_id, f"Job created by {created_by} on {host_name}", now=now)
     if dry_run:
         add_event(conn, job_id, "Dry run: no changes will be made", now=now)
+    if start_after_ms is not None:
+        add_event(conn, job_id, scheduled_message(start_after_ms), now=now)
     totals.created(conn, checked.job_type)
     return int(job_id)
+
+
+def record_notification(conn: Connection, job_id: int, now: int, after_line: int = 0) -> None:
+    """In the transaction giving the job its final state: a delivery to its notifyURL, if it
+    has one, for ``app.jobs.notify`` to send (and the sweep to send again if the broker lost it)."""
+    url = conn.execute(select(jobs.c.notify_url).where(jobs.c.id == job_id)).scalar()
+    if url:
+        conn.execute(
+            insert(notifications).values(
+                job_id=job_id,
+                delivery_id=uuid.uuid4().hex,
+                url=url,
+                attempts=0,
+                next_ms=now,
+                dispatched_ms=None,
+                done_ms=None,
+            )
+        )
 
 
 def add_event(
@@ -159,8 +189,10 @@ def update_job(
     description: str | None,
     job_state: int | None,
     actor: str,
+    start_after: tuple[int | None] | None = None,
 ) -> Row[Any]:
-    """PUT: change the description and/or cancel, guarded by the changeStamp."""
+    """PUT: change the description and/or cancel, guarded by the changeStamp; ``start_after``,
+    when given, is the one new start time of a Queued job (None in it: start now)."""
     if change_stamp is None:
         raise FieldRequired("changeStamp is required", "changeStamp")
     job = get_job(conn, job_id)
@@ -181,6 +213,11 @@ def update_job(
                 "jobState",
             )
         values["cancel_requested"] = True
+    new_start = _new_start(job, start_after)
+    if new_start is not None:
+        values["start_after_ms"] = new_start[0]
+        # The sweep sends a job whose time came; one that is due now is sent by the caller.
+        values["dispatched_ms"] = None
     result = conn.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.change_stamp == change_stamp)
@@ -188,9 +225,30 @@ def update_job(
     )
     if result.rowcount != 1:
         raise StaleChangeStamp("The job was changed at the same time; read it again", "changeStamp")
+    if new_start is not None:
+        when = new_start[0]
+        message = (
+            f"Job scheduled to start at {format_ms(when)} by {actor}"
+            if when is not None
+            else f"Start time removed by {actor}; the job starts now"
+        )
+        add_event(conn, job_id, message)
     if values.get("cancel_requested"):
         _cancel_if_queued(conn, job_id, actor)
     return get_job(conn, job_id)
+
+
+def _new_start(job: Row[Any], start_after: tuple[int | None] | None) -> tuple[int | None] | None:
+    """The start time to store, in a tuple (None: leave it as it is)."""
+    if start_after is None or start_after[0] == job.start_after_ms:
+        return None  # not asked, or the value it has (a GET body PUT back)
+    if job.job_state != JobState.QUEUED:
+        raise InvalidInput(
+            f"Job {job.id} is {JobState.NAMES[job.job_state]}; only a Queued job's startAfter "
+            "can be changed",
+            "startAfter",
+        )
+    return (check_start_after(start_after[0], now_ms()),)
 
 
 def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
@@ -207,6 +265,7 @@ def _cancel_if_queued(conn: Connection, job_id: int, actor: str) -> None:
         totals.finished(conn, cancelled.job_type, JobState.CANCELLED, 0, 0, None)
         add_event(conn, job_id, f"Job cancelled by {actor}", now=now)
         add_event(conn, job_id, "0 lines processed, 0 succeeded, 0 failed", now=now)
+        record_notification(conn, job_id, now)
     else:
         done = conn.execute(
             select(func.coalesce(func.max(lines.c.line_number), 0)).where(lines.c.job_id == job_id)
@@ -222,7 +281,7 @@ def delete_job(conn: Connection, job_id: int, actor: str = "") -> None:
             f"Job {job_id} is {JobState.NAMES[job.job_state]}; cancel it before deleting it",
             str(job_id),
         )
-    for child in (lines, events, files):
+    for child in (lines, events, files, notifications):
         conn.execute(delete(child).where(child.c.job_id == job_id))
     result = conn.execute(
         delete(jobs).where(jobs.c.id == job_id, jobs.c.job_state.not_in(JobState.ACTIVE))

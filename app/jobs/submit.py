@@ -6,11 +6,14 @@ The API's create, the console's new-job form and SCIM's asynchronous /Bulk all c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.db import db
-from app.jobs import queue, store, sweeper
+from app.db.models import JobState
+from app.db.sql import now_ms
+from app.jobs import notify, queue, store, sweeper
 from app.jobs.check import check_description, check_dry_run, check_file
+from app.jobs.schedule import check_start_after
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -27,6 +30,8 @@ def submit(
     origin: str | None = None,
     dry_run: bool = False,
     revert_of: int | None = None,
+    start_after: int | None = None,
+    notify_url: str | None = None,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
@@ -35,10 +40,14 @@ def submit(
 
     Refusals raise before anything is stored. The message to a worker is sent only after the
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
-    sweep of any worker sends it (README: "Nothing accepted is lost").
+    sweep of any worker sends it (README: "Nothing accepted is lost"). A job scheduled for
+    later (``start_after``, ms since the epoch) is left to the sweep that follows its time;
+    ``notify_url`` is told when the job ends.
     """
     settings = app.config["SETTINGS"]
     description = check_description(description)
+    check_start_after(start_after, now_ms())
+    notify_url = notify.check_url(settings, notify_url)
     checked = check_file(content, job_type, settings.max_file_bytes, uploaded=uploaded)
     if dry_run:
         check_dry_run(checked.job_type)
@@ -52,7 +61,24 @@ def submit(
             origin,
             dry_run=dry_run,
             revert_of=revert_of,
+            start_after_ms=start_after,
+            notify_url=notify_url,
         )
-    if not queue.dispatch(app, job_id):
-        sweeper.mark_dispatched(db, job_id, dispatched=False)
+    send(app, job_id, start_after)
     return job_id
+
+
+def send(app: Flask, job_id: int, start_after: int | None = None) -> None:
+    """Ask a worker to run a committed Queued job now, unless it is scheduled for later (the
+    sweep sends it then); a broker that refuses leaves it to the sweep too."""
+    if (start_after or 0) > now_ms() or not queue.dispatch(app, job_id):
+        sweeper.mark_dispatched(db, job_id, dispatched=False)
+
+
+def after_update(app: Flask, job: Any) -> None:
+    """After a PUT committed: a job whose start is now due is sent at once, and a job that
+    the PUT cancelled has its notification sent."""
+    if job.job_state == JobState.QUEUED and job.dispatched_ms is None:
+        send(app, job.id, job.start_after_ms)
+    elif job.job_state in JobState.FINISHED:
+        notify.send_pending(app, db, job.id)

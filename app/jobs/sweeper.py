@@ -32,7 +32,11 @@ def due_jobs(db: Database, settings: Settings, limit: int) -> list[int]:
         stale = now - settings.redispatch_seconds * 1000
         not_recent = or_(jobs.c.dispatched_ms.is_(None), jobs.c.dispatched_ms < stale)
         lapsed = (jobs.c.job_state == JobState.PROCESSING) & (jobs.c.lease_until_ms < now)
-        waiting = (jobs.c.job_state == JobState.QUEUED) & (jobs.c.cancel_requested == false())
+        waiting = (
+            (jobs.c.job_state == JobState.QUEUED)
+            & (jobs.c.cancel_requested == false())
+            & (jobs.c.start_after_ms.is_(None) | (jobs.c.start_after_ms <= now))
+        )
         runnable: ColumnElement[bool] = or_(waiting, lapsed)
         when = datetime.fromtimestamp(now / 1000, UTC)
         if open_window(windows(settings.maintenance_windows), when) is not None:

@@ -84,8 +84,10 @@ class JobsCollector(Collector):
                     .group_by(jobs.c.job_state)
                 )
             }
+            # A scheduled job waits from its start time on, not from its creation.
+            due = func.coalesce(jobs.c.start_after_ms, jobs.c.create_ms)
             oldest_queued = conn.execute(
-                select(func.min(jobs.c.create_ms)).where(jobs.c.job_state == JobState.QUEUED)
+                select(func.min(due)).where(jobs.c.job_state == JobState.QUEUED)
             ).scalar()
 
         # Every registered type and finished state is present from the start (at 0), so a

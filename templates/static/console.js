@@ -2,7 +2,8 @@
  * - times are shown in the browser's local time (the page itself shows UTC);
  * - jobs that are Queued or Processing update live, polling /jobs/status;
  *   when one finishes, the parts of the page marked data-swap are fetched again;
- * - a CSV file can be dropped anywhere on the new-job page.
+ * - a CSV file can be dropped anywhere on the new-job page;
+ * - a start time typed in the new-job form is read in the browser's time zone.
  */
 (function () {
   "use strict";
@@ -174,9 +175,21 @@
     show();
   }
 
+  // A date and time typed in the browser's zone goes to the service as ms since the epoch.
+  function localTimeInputs() {
+    document.querySelectorAll("input[data-local-time]").forEach(function (input) {
+      var target = input.form.elements[input.getAttribute("data-local-time")];
+      input.form.addEventListener("submit", function () {
+        var ms = input.value ? new Date(input.value).getTime() : NaN;
+        target.value = isNaN(ms) ? "" : String(ms);
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     dropZone();
+    localTimeInputs();
     schedule();
   });
 }());

@@ -11,8 +11,10 @@ import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -36,6 +38,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TIMEOUT_MS = 30_000
 HEADER = ["userName", "firstName", "lastName", "newUserName"]
+KOLKATA = ZoneInfo("Asia/Kolkata")  # the browser's zone (see ``tab``)
 
 
 @dataclass
@@ -415,4 +418,89 @@ def test_a_dry_run_is_run_for_real_then_reverted(tab: Tab) -> None:
     expect(page.get_by_role("link", name="Revert…")).to_have_count(0)
     expect(page.locator("dl.fields")).to_contain_text("Reverted by")
     tab.shot("23-reverted")
+
+
+def test_where_the_migration_stands_and_failures_by_reason(tab: Tab) -> None:
+    """The Migration page's bars for a peripheral and team of its own, a job with two kinds of
+    failure grouped by reason (each group a link to its rows), then the bars moved on."""
+    with db.write() as conn:
+        factories.peripheral(conn, 7000, "CUCM_PG_7")
+        factories.team(conn, 70, 7000, "Wave Team")
+        factories.agents(conn, [f"wave{i}" for i in range(6)], peripheral_id=7000, team_id=70)
+        factories.agent(conn, "wavesso", peripheral_id=7000, team_id=70, sso=True)
+        factories.agent(conn, "wavesup", peripheral_id=7000, team_id=70, supervisor=True)
+    page = tab.page
+    tab.sign_in()
+    page.get_by_role("link", name="Migration", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Where the migration stands")
+    team = page.locator("tr[data-group='Wave Team (70)']")
+    agents_bar = team.locator("td[data-kind='agents'] progress")
+    expect(agents_bar).to_be_visible()
+    assert (agents_bar.get_attribute("value"), agents_bar.get_attribute("max")) == ("1", "7")
+    expect(team.locator("td[data-kind='agents']")).to_contain_text("1 of 7 (14%)")
+    expect(team.locator("td[data-kind='supervisors']")).to_contain_text("0 of 1 (0%)")
+    expect(team.locator("td[data-kind='not-sso']")).to_have_text("7")
+    assert agents_bar.bounding_box()["width"] > 50  # drawn as a bar, not collapsed
+    tab.shot("11-migration")
+
+    rows = [HEADER] + [[f"wave{i}", "", "", f"wave{i}@sso"] for i in range(3)]
+    rows += [[f"ghost{c}", "", "", ""] for c in "abc"] + [["wavesso", "", "", ""]]
+    page.goto(tab.url("/jobs/new"))
+    page.get_by_label("paste its contents").fill(to_csv(rows).decode())
+    page.get_by_label("Description").fill("Wave with failures")
+    page.get_by_role("button", name="Create job").click()
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text(
+        "Partially succeeded"
+    )
+    groups = page.locator("#reasons li")
+    expect(groups).to_have_count(2)
+    expect(groups.nth(0)).to_contain_text("3")
+    expect(groups.nth(0)).to_contain_text("userName does not exist")
+    expect(groups.nth(1)).to_contain_text("already enabled for SSO")
+    tab.shot("12-failures-by-reason")
+    groups.nth(0).get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Failed rows: userName:")).to_be_visible()
+    failures = page.locator("table.failures tbody tr")
+    expect(failures).to_have_count(3)
+    for i in range(3):
+        expect(failures.nth(i)).to_contain_text("does not exist: ghost")
+    tab.shot("13-failed-rows-of-one-reason")
+    page.get_by_role("link", name="Show every failed row").click()
+    expect(failures).to_have_count(4)
+
+    page.get_by_role("link", name="Migration", exact=True).click()
+    expect(team.locator("td[data-kind='agents']")).to_contain_text("4 of 7 (57%)")
+    tab.check()
+
+
+def test_a_start_time_is_read_in_the_browsers_zone(tab: Tab) -> None:
+    """The new-job form's date and time is the browser's (India, UTC+05:30), sent as ms."""
+    local = (datetime.now(KOLKATA) + timedelta(days=2)).replace(
+        hour=10, minute=30, second=0, microsecond=0
+    )
+    with db.write() as conn:
+        factories.agent(conn, "tonight1")
+    page = tab.page
+    tab.sign_in()
+    page.goto(tab.url("/jobs/new"))
+    page.get_by_label("paste its contents").fill(
+        to_csv([HEADER, ["tonight1", "", "", ""]]).decode()
+    )
+    page.get_by_label("Description").fill("Tonight's wave")
+    page.get_by_label("Start at").fill(local.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Create job").click()
+    utc = local.astimezone(UTC).isoformat(timespec="seconds")
+    expect(page.get_by_role("status")).to_contain_text(f"created; it starts at {utc}")
+    job_id = int(page.url.rsplit("/", 1)[1])
+    with db.read() as conn:
+        start_after = conn.execute(
+            select(table(Job).c.start_after_ms).where(table(Job).c.id == job_id)
+        ).scalar_one()
+    assert start_after == int(local.timestamp() * 1000)
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Queued")
+    expect(page.locator("dd [data-field='startAfter'] time")).to_contain_text("10:30")
+    tab.shot("14-scheduled-job")
+    page.get_by_role("button", name="Start now").click()
+    expect(page.get_by_role("status")).to_contain_text("starts as soon as a worker takes it")
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
     tab.check()

@@ -108,6 +108,15 @@ class JobType(ABC):
     def extra(self, name: str) -> Extra | None:
         return next((extra for extra in self.extras if extra.name == name), None)
 
+    def reason(self, message: str) -> str:
+        """What a failure's message says without the value it names, to group failures by:
+        ``userName: The specified agent userName does not exist: bjones`` -> ``userName: The
+        specified agent userName does not exist``. A message without a value is its own."""
+        field, _, rest = message.partition(": ")
+        if ": " not in rest:
+            return message
+        return f"{field}: {rest.rsplit(': ', 1)[0]}"
+
     @abstractmethod
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         """Apply ``records`` inside the caller's transaction; return one outcome per record,

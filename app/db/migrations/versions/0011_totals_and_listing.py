@@ -1,7 +1,7 @@
 """Running totals of jobs for /metrics; indexes for listing many jobs.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03
 
 ``job_totals`` starts from the jobs the database holds when this runs, so no counter falls at
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -62,15 +62,15 @@ def upgrade() -> None:
     totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     jobs = op.get_bind().execute(
         sa.text(
-            "SELECT job_type, job_state, create_ms, start_ms, end_ms, processed_records, "
-            "failed_records FROM jobs"
+            "SELECT job_type, job_state, coalesce(start_after_ms, create_ms), start_ms, end_ms, "
+            "processed_records, failed_records FROM jobs"
         )
     )
-    for job_type, state, create_ms, start_ms, end_ms, processed, failed in jobs:
+    for job_type, state, due_ms, start_ms, end_ms, processed, failed in jobs:
         total = totals[job_type]
         total["created"] += 1
         if start_ms is not None:
-            _observe(total, "wait", WAIT_BUCKETS, max(0, start_ms - create_ms))
+            _observe(total, "wait", WAIT_BUCKETS, max(0, start_ms - due_ms))
         if state in FINISHED:
             total[f"finished:{state}"] += 1
             total["processed"] += processed

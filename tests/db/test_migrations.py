@@ -90,7 +90,7 @@ def pg_schema() -> Iterator[str]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert schema.head() == "0006"
+    assert schema.head() == "0007"
 
 
 def test_upgrade_sqlite_matches_models(sqlite_url: str) -> None:
@@ -336,12 +336,21 @@ def fill_at_0005(url: str) -> None:
         engine.dispose()
 
 
+# Columns added after revision 0006 (snapshots compare what 0005 and 0006 already had).
+LATER_COLUMNS = {("agents", "employee_number")}
+
+
 def snapshot(url: str) -> dict[str, list[Any]]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             return {
-                name: sorted(tuple(row) for row in conn.execute(select(t)))
+                name: sorted(
+                    tuple(row)
+                    for row in conn.execute(
+                        select(*(c for c in t.c if (name, c.name) not in LATER_COLUMNS))
+                    )
+                )
                 for name, t in Base.metadata.tables.items()
             }
     finally:
@@ -372,7 +381,7 @@ def test_upgrading_a_database_in_use_keeps_it_and_never_reuses_an_id(
     }
 
     schema.upgrade(url)
-    assert schema.current(url) == "0006"
+    assert schema.current(url) == schema.head()
     assert snapshot(url) == before
     assert differences(url) == []
     if database == "sqlite":
@@ -407,3 +416,40 @@ def test_upgrading_a_database_in_use_keeps_it_and_never_reuses_an_id(
     assert differences(url) == []
     if database == "sqlite":
         assert sqlite_checks(url)["foreign keys"] == []
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_0007_keeps_every_agents_agent_id_and_gives_it_as_the_employee_number(
+    database: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    """SCIM showed the agentId as employeeNumber until 0007: the agentId stays where it is, and
+    the new employee number starts as it (what a client read before); downgraded, the agents
+    are as they were."""
+    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
+    if database == "sqlite":
+        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    command.upgrade(schema.alembic_config(url), "0006")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(peripherals).values(id=5000, name="PG"))
+            for name in ("ann", "bea", "cyd0"):
+                conn.execute(insert(agents).values(agent_row(name, None)))
+        before = snapshot(url)
+
+        schema.upgrade(url)
+        assert schema.current(url) == "0007"
+        assert snapshot(url) == before  # every agentId (and all else) as it was
+        assert differences(url) == []
+        with engine.connect() as conn:
+            pairs = conn.execute(select(agents.c.agent_id, agents.c.employee_number)).all()
+        assert sorted(pairs) == [("1003", "1003"), ("1003", "1003"), ("1004", "1004")]
+        assert "ix_agents_peripheral_agent_id" in {
+            index["name"] for index in inspect(engine).get_indexes("agents")
+        }
+
+        command.downgrade(schema.alembic_config(url), "0006")
+        assert snapshot(url) == before
+        assert "employee_number" not in {c["name"] for c in inspect(engine).get_columns("agents")}
+    finally:
+        engine.dispose()

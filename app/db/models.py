@@ -100,11 +100,13 @@ class Agent(Base):
     supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(String(255), default="")
     change_stamp: Mapped[int] = mapped_column(Integer, default=0)
-    # SCIM 2.0 (app/scim): the identity provider's id, a display name when one was given, and
-    # the emails as the JSON list SCIM sent.
+    # SCIM 2.0 (app/scim): the identity provider's id, a display name when one was given, the
+    # emails as the JSON list SCIM sent, and the enterprise extension's employeeNumber (free text
+    # from an HR system; not the agentId).
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     display_name: Mapped[str | None] = mapped_column(String(255))
     emails: Mapped[str | None] = mapped_column(Text)
+    employee_number: Mapped[str | None] = mapped_column(String(255))
     # When the agent was created and last changed (SCIM meta), where known (ms since epoch).
     created_ms: Mapped[int | None] = mapped_column(BigInteger)
     modified_ms: Mapped[int | None] = mapped_column(BigInteger)
@@ -119,6 +121,9 @@ class Agent(Base):
             sqlite_where=text("sso_enabled = 0"),
             postgresql_where=text("sso_enabled = false"),
         ),
+        # An agentId is unique on its peripheral (as in Cisco's directory): the check before
+        # each explicit agentId is written reads this index.
+        Index("ix_agents_peripheral_agent_id", "peripheral_id", "agent_id"),
         NEVER_REUSED,
     )
 

@@ -26,9 +26,10 @@ from sqlalchemy import (
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
 from app.db.sql import is_postgres, now_ms
+from app.scim import patch as scim_patch
 from app.scim import resources as scim_resources
 from app.scim.exceptions import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
-from app.scim.resources import Attribute
+from app.scim.resources import Attribute, describe
 from app.scim.users import NewAgents
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -181,7 +182,7 @@ def patch_group(
 ) -> None:
     current = get_group(conn, group_id)
     _check_version(current, if_match)
-    document = scim_resources.patched(to_resource(current, base_url), body, SHAPE, GROUP, REQUIRED)
+    document = scim_patch.patched(to_resource(current, base_url), body, SHAPE, GROUP, REQUIRED)
     _write(conn, current, document)
 
 
@@ -258,31 +259,31 @@ def _set_members(
         )
 
 
-def _value(member: Any) -> str | None:
-    if isinstance(member, Mapping):
-        fields = scim_resources.canonical(member, MEMBER_FIELDS)
-        return None if fields.get("value") is None else str(fields["value"])
-    return None
-
-
 def _member_ids(members: Any) -> list[int]:
+    """The User ids of ``members`` (one member given alone is taken as a list of one)."""
     if not isinstance(members, list):
-        raise InvalidValue("members must be a list")
+        members = [members]
     ids: list[int] = []
     for member in members:
-        value = _value(member)
-        if value is None or not (value.isascii() and value.isdigit()):
-            raise InvalidValue(f"A member's value must be a User id, not {value!r}")
+        if not isinstance(member, Mapping):
+            raise InvalidValue(f"A member must be an object with a value, got {describe(member)}")
+        value = scim_resources.canonical(member, MEMBER_FIELDS).get("value")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+            raise InvalidValue(f"A member's value must be a User's id, got {describe(value)}")
         ids.append(int(value))
     return ids
 
 
 def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str:
     name = document.get("displayName")
-    if not isinstance(name, str) or not name.strip():
+    if name is None or (isinstance(name, str) and not name.strip()):
         raise InvalidValue("displayName is required")
+    if not isinstance(name, str):
+        raise InvalidValue(f"displayName must be a string, got {describe(name)}")
     if len(name) > NAME_MAX:
-        raise InvalidValue(f"displayName is longer than {NAME_MAX} characters")
+        raise InvalidValue(f"displayName is longer than {NAME_MAX} characters ({len(name)} given)")
     if is_postgres(conn):
         # No index makes names unique: a transaction that names a team holds this lock until it
         # ends, so another cannot find the same name free meanwhile (SQLite has one writer at a
@@ -300,7 +301,7 @@ def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str
 def _external_id(document: dict[str, Any]) -> str | None:
     value = document.get("externalId")
     if value is not None and not isinstance(value, str):
-        raise InvalidValue("externalId must be a string")
+        raise InvalidValue(f"externalId must be a string, got {describe(value)}")
     if value is not None and len(value) > EXTERNAL_ID_MAX:
         raise InvalidValue(f"externalId is longer than {EXTERNAL_ID_MAX} characters")
     return value
@@ -324,8 +325,8 @@ def _peripheral(
     if isinstance(raw, bool) or not (
         isinstance(raw, int) or (isinstance(raw, str) and raw.isascii() and raw.isdigit())
     ):
-        raise InvalidValue("peripheralId must be an integer")
+        raise InvalidValue(f"peripheralId must be an integer, got {describe(raw)}")
     peripheral = int(raw)
     if not conn.execute(select(peripherals.c.id).where(peripherals.c.id == peripheral)).first():
-        raise InvalidValue(f"Peripheral {peripheral} does not exist")
+        raise InvalidValue(f"peripheralId: peripheral {peripheral} does not exist")
     return peripheral

@@ -2,23 +2,24 @@
 
 The mapping: ``userName`` ↔ user_name, ``name.givenName``/``familyName`` ↔ first/last name,
 ``active`` ↔ login_enabled, ``externalId``, ``displayName`` and ``emails`` in columns of their
-own, the enterprise extension's ``employeeNumber`` ↔ agent_id, and our extension for the
-peripheral, team, supervisor and SSO flags. ``meta.version`` is the change stamp as a weak ETag.
+own, the enterprise extension's ``employeeNumber`` (free text from an HR system) ↔
+employee_number, and our extension for the agentId, peripheral, team, supervisor and SSO flags.
+``meta.version`` is the change stamp as a weak ETag. The values a User gives are checked and
+made columns by app.scim.user_values.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
+    Numeric,
     Row,
-    bindparam,
     cast,
     delete,
     func,
@@ -29,8 +30,10 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
-from app.db.sql import is_postgres, now_ms
+from app.db.sql import now_ms
+from app.scim import patch as scim_patch
 from app.scim import resources as scim_resources
+from app.scim import user_values
 from app.scim.exceptions import (
     InvalidValue,
     PreconditionFailed,
@@ -39,13 +42,10 @@ from app.scim.exceptions import (
     Uniqueness,
 )
 from app.scim.resources import Attribute
+from app.scim.user_values import AGENT, EMAIL_FIELDS, ENTERPRISE, USER
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-AGENT = "urn:bulkjob:params:scim:schemas:extension:agent:2.0:User"
 SCHEMAS = (USER, ENTERPRISE, AGENT)
 
-EMAIL_FIELDS = {"value": None, "type": None, "primary": None, "display": None}
 SHAPE: Mapping[str, Any] = {
     "userName": None,
     "externalId": None,
@@ -54,13 +54,19 @@ SHAPE: Mapping[str, Any] = {
     "emails": [EMAIL_FIELDS],
     "name": {"givenName": None, "familyName": None},
     ENTERPRISE: {"employeeNumber": None},
-    AGENT: {"peripheralId": None, "agentTeamId": None, "supervisor": None, "ssoEnabled": None},
+    AGENT: {
+        "agentId": None,
+        "peripheralId": None,
+        "agentTeamId": None,
+        "supervisor": None,
+        "ssoEnabled": None,
+    },
 }
 # What every agent has (a column without NULL): required in /Schemas, never removed by PATCH.
 REQUIRED: tuple[tuple[str, ...], ...] = (
     ("userName",),
     ("active",),
-    (ENTERPRISE, "employeeNumber"),
+    (AGENT, "agentId"),
     (AGENT, "peripheralId"),
     (AGENT, "supervisor"),
     (AGENT, "ssoEnabled"),
@@ -70,6 +76,7 @@ agents = table(Agent)
 teams = table(AgentTeam)
 peripherals = table(Peripheral)
 
+_EMAIL_VALUE = Attribute(agents.c.emails, "text", nullable=True, element="value")
 ATTRIBUTES = scim_resources.filterable(
     agents,
     USER,
@@ -77,23 +84,22 @@ ATTRIBUTES = scim_resources.filterable(
         "username": Attribute(agents.c.user_name_key, "key"),
         "name.givenname": Attribute(agents.c.first_name, "text"),
         "name.familyname": Attribute(agents.c.last_name, "text"),
+        "displayname": Attribute(agents.c.display_name, "text", nullable=True),
         "active": Attribute(agents.c.login_enabled, "boolean"),
-        f"{ENTERPRISE.lower()}:employeenumber": Attribute(agents.c.agent_id, "exact"),
+        "emails": _EMAIL_VALUE,
+        "emails.value": _EMAIL_VALUE,
+        "emails.type": Attribute(agents.c.emails, "text", nullable=True, element="type"),
+        "emails.display": Attribute(agents.c.emails, "text", nullable=True, element="display"),
+        f"{ENTERPRISE.lower()}:employeenumber": Attribute(
+            agents.c.employee_number, "text", nullable=True
+        ),
+        f"{AGENT.lower()}:agentid": Attribute(agents.c.agent_id, "exact"),
         f"{AGENT.lower()}:peripheralid": Attribute(agents.c.peripheral_id, "integer"),
         f"{AGENT.lower()}:agentteamid": Attribute(agents.c.agent_team_id, "integer", nullable=True),
         f"{AGENT.lower()}:supervisor": Attribute(agents.c.supervisor, "boolean"),
         f"{AGENT.lower()}:ssoenabled": Attribute(agents.c.sso_enabled, "boolean"),
     },
 )
-
-MAX_LENGTHS = {
-    "userName": 255,
-    "givenName": 32,
-    "familyName": 32,
-    "displayName": 255,
-    "externalId": 255,
-    "employeeNumber": 32,
-}
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,8 @@ def version(row: Row[Any]) -> str:
 
 def to_resource(row: Row[Any], base_url: str) -> dict[str, Any]:
     """The SCIM User of an agent row; attributes without a value are left out."""
-    resource: dict[str, Any] = {"schemas": list(SCHEMAS), "id": str(row.id)}
+    schemas = [USER, ENTERPRISE, AGENT] if row.employee_number is not None else [USER, AGENT]
+    resource: dict[str, Any] = {"schemas": schemas, "id": str(row.id)}
     if row.external_id is not None:
         resource["externalId"] = row.external_id
     resource["userName"] = row.user_name
@@ -120,8 +127,9 @@ def to_resource(row: Row[Any], base_url: str) -> dict[str, Any]:
     resource["active"] = bool(row.login_enabled)
     if row.emails:
         resource["emails"] = json.loads(row.emails)
-    resource[ENTERPRISE] = {"employeeNumber": row.agent_id}
-    extension: dict[str, Any] = {"peripheralId": row.peripheral_id}
+    if row.employee_number is not None:
+        resource[ENTERPRISE] = {"employeeNumber": row.employee_number}
+    extension: dict[str, Any] = {"agentId": row.agent_id, "peripheralId": row.peripheral_id}
     if row.agent_team_id is not None:
         extension["agentTeamId"] = row.agent_team_id
     extension["supervisor"] = bool(row.supervisor)
@@ -159,37 +167,41 @@ class NewAgents:
     """What creating agents needs from the database, read once per transaction (a Bulk of
     1,000 creates reads each once). Use one instance per transaction.
 
-    agentIds: the highest so far + 1 (at least 1000), then counted on in memory; on PostgreSQL
-    a transaction-scoped advisory lock keeps concurrent creates from handing out the same
-    number. The default peripheral: the configured one (checked) or the lowest."""
+    agentIds: the highest so far + 1 (at least 1000, and above every agentId given explicitly
+    in this transaction), then counted on in memory; on PostgreSQL a transaction-scoped
+    advisory lock keeps concurrent creates from handing out the same number (and from both
+    finding an explicit agentId free). The default peripheral: the configured one (checked) or
+    the lowest."""
 
-    LOCK_KEY = 0x62756C6B  # "bulk"
+    LOCK_KEY = user_values.AGENT_ID_LOCK
 
     def __init__(self) -> None:
         self._next: int | None = None
+        self._floor = 1000
         self._peripheral: int | None = None
 
     def peripheral(self, conn: Connection, configured: int | None) -> int:
         if self._peripheral is None:
-            self._peripheral = _default_peripheral(conn, configured)
+            self._peripheral = user_values.default_peripheral(conn, configured)
         return self._peripheral
 
     def agent_id(self, conn: Connection) -> str:
         if self._next is None:
-            if is_postgres(conn):
-                conn.execute(select(func.pg_advisory_xact_lock(self.LOCK_KEY)))
+            user_values.lock_agent_ids(conn)
             highest = conn.execute(
-                select(func.max(cast(agents.c.agent_id, BigInteger)))
+                select(func.max(cast(agents.c.agent_id, Numeric(32, 0))))
             ).scalar_one()
-            self._next = max(int(highest or 0) + 1, 1000)
-        number = self._next
+            self._next = int(highest or 0) + 1
+        self._next = max(self._next, self._floor)
+        number = str(self._next)
+        if len(number) > user_values.MAX_LENGTHS["agentId"]:
+            raise InvalidValue("No agentId is left above the highest one; give an agentId")
         self._next += 1
-        return str(number)
+        return number
 
     def saw(self, agent_id: str) -> None:
         """An agentId given explicitly: later ones are counted from above it."""
-        if self._next is not None and int(agent_id) >= self._next:
-            self._next = int(agent_id) + 1
+        self._floor = max(self._floor, int(agent_id) + 1)
 
 
 def create_user(
@@ -200,7 +212,9 @@ def create_user(
     fewer than asking first)."""
     document = scim_resources.canonical(raw, SHAPE)
     new = new or NewAgents()
-    values = _values(conn, document, None, lambda: new.peripheral(conn, default_peripheral))
+    values = user_values.columns(
+        conn, document, None, lambda: new.peripheral(conn, default_peripheral)
+    )
     if "agent_id" in values:
         new.saw(values["agent_id"])
     else:
@@ -234,6 +248,7 @@ _NEW_COLUMNS = (
     "agent_team_id",
     "supervisor",
     "sso_enabled",
+    "employee_number",
 )
 
 
@@ -248,7 +263,9 @@ def prepare_users(
         try:
             document = scim_resources.canonical(raw, SHAPE)
             prepared.append(
-                _values(conn, document, None, lambda: new.peripheral(conn, default_peripheral))
+                user_values.columns(
+                    conn, document, None, lambda: new.peripheral(conn, default_peripheral)
+                )
             )
         except ScimError as exc:
             prepared.append(exc)
@@ -258,13 +275,20 @@ def prepare_users(
             select(agents.c.user_name_key).where(agents.c.user_name_key.in_(keys))
         ).scalars()
     )
+    # _values checked each explicit agentId against the database; here, against each other.
+    numbered: set[tuple[int, str]] = set()
     for position, values in enumerate(prepared):
         if isinstance(values, dict):
             key = values["user_name_key"]
+            number = (values["peripheral_id"], values.get("agent_id") or "")
             if key in taken:
                 prepared[position] = Uniqueness(
                     f"userName {values['user_name']!r} is already taken"
                 )
+            elif number in numbered:
+                prepared[position] = user_values.agent_id_taken(number[1], number[0])
+            elif number[1]:
+                numbered.add(number)
             taken.add(key)
     return prepared
 
@@ -278,12 +302,11 @@ def insert_users(conn: Connection, prepared: list[dict[str, Any]], new: NewAgent
     rows = []
     now = now_ms()
     for values in prepared:
-        row = {column: values.get(column) for column in _NEW_COLUMNS}
         if "agent_id" in values:
-            new.saw(values["agent_id"])
-            row["agent_id"] = values["agent_id"]
-        else:
-            row["agent_id"] = new.agent_id(conn)
+            new.saw(values["agent_id"])  # before any is counted: none is handed out twice
+    for values in prepared:
+        row = {column: values.get(column) for column in _NEW_COLUMNS}
+        row["agent_id"] = values["agent_id"] if "agent_id" in values else new.agent_id(conn)
         row["change_stamp"] = 0
         row["created_ms"] = row["modified_ms"] = now
         row["description"] = ""
@@ -301,7 +324,7 @@ def replace_user(
     current = get_user(conn, user_id)
     _check_version(current, if_match)
     document = scim_resources.canonical(raw, SHAPE)
-    _write(conn, current, _values(conn, document, current, None))
+    _write(conn, current, user_values.columns(conn, document, current, None))
 
 
 def patch_user(
@@ -310,10 +333,10 @@ def patch_user(
     """PATCH: the operations applied to the agent's current representation, then written."""
     current = get_user(conn, user_id)
     _check_version(current, if_match)
-    document = scim_resources.patched(to_resource(current, base_url), body, SHAPE, USER, REQUIRED)
+    document = scim_patch.patched(to_resource(current, base_url), body, SHAPE, USER, REQUIRED)
     # Here an absent team was removed (in a PUT it was only not mentioned).
     document.setdefault(AGENT, {}).setdefault("agentTeamId", None)
-    _write(conn, current, _values(conn, document, current, None))
+    _write(conn, current, user_values.columns(conn, document, current, None))
 
 
 def delete_user(conn: Connection, user_id: str, if_match: Collection[str] | None) -> None:
@@ -354,139 +377,3 @@ def _touch_teams(conn: Connection, team_ids: list[int | None], now: int) -> None
     wanted = sorted({team_id for team_id in team_ids if team_id is not None})
     if wanted:
         conn.execute(sql_update(teams).where(teams.c.id.in_(wanted)).values(modified_ms=now))
-
-
-def _values(
-    conn: Connection,
-    document: dict[str, Any],
-    current: Row[Any] | None,
-    default_peripheral: Callable[[], int] | None,
-) -> dict[str, Any]:
-    """Column values from a canonical document, checked; ``current`` for a replace, else
-    ``default_peripheral`` gives the peripheral of a new agent that names none."""
-    given = document.get("name")
-    name: dict[str, Any] = given if isinstance(given, dict) else {}
-    user_name = _string(document.get("userName"), "userName")
-    if not user_name or not user_name.strip():
-        raise InvalidValue("userName is required")
-    values: dict[str, Any] = {
-        "user_name": user_name,
-        "user_name_key": user_name.lower(),
-        "first_name": _string(name.get("givenName"), "givenName") or "",
-        "last_name": _string(name.get("familyName"), "familyName") or "",
-        "display_name": _string(document.get("displayName"), "displayName"),
-        "external_id": _string(document.get("externalId"), "externalId"),
-        "login_enabled": _boolean(document.get("active"), "active", True),
-        "emails": _emails(document.get("emails")),
-    }
-    if current is not None:
-        _check_unique(conn, values["user_name_key"], current.id)
-    enterprise = document.get(ENTERPRISE)
-    if isinstance(enterprise, dict) and enterprise.get("employeeNumber") is not None:
-        number = _string(enterprise.get("employeeNumber"), "employeeNumber") or ""
-        if not (number.isascii() and number.isdigit()):
-            raise InvalidValue("employeeNumber (the agentId) must be digits")
-        values["agent_id"] = number
-    extension = document.get(AGENT)
-    extension = extension if isinstance(extension, dict) else {}
-    peripheral = _integer(extension.get("peripheralId"), "peripheralId")
-    if peripheral is None:
-        if current is not None:
-            peripheral = current.peripheral_id
-        elif default_peripheral is not None:
-            peripheral = default_peripheral()
-        else:
-            raise InvalidValue("peripheralId is required")
-    elif not conn.execute(_PERIPHERAL, {"id": peripheral}).first():
-        raise InvalidValue(f"Peripheral {peripheral} does not exist")
-    values["peripheral_id"] = peripheral
-    if "agentTeamId" in extension:
-        values["agent_team_id"] = _team(conn, extension["agentTeamId"], peripheral)
-    elif current is None:
-        values["agent_team_id"] = None
-    for key, column, default in (
-        ("supervisor", "supervisor", False),
-        ("ssoEnabled", "sso_enabled", False),
-    ):
-        if key in extension or current is None:
-            values[column] = _boolean(extension.get(key), key, default)
-    return values
-
-
-# Statements built once: a Bulk of 1,000 creates runs each 1,000 times.
-_HOLDER = select(agents.c.id).where(
-    agents.c.user_name_key == bindparam("key"), agents.c.id != bindparam("own")
-)
-_PERIPHERAL = select(peripherals.c.id).where(peripherals.c.id == bindparam("id"))
-_LOWEST_PERIPHERAL = select(func.min(peripherals.c.id))
-
-
-def _check_unique(conn: Connection, key: str, own_id: int | None) -> None:
-    if conn.execute(_HOLDER, {"key": key, "own": own_id or 0}).first() is not None:
-        raise Uniqueness(f"userName {key!r} is already taken")
-
-
-def _default_peripheral(conn: Connection, configured: int | None) -> int:
-    if configured is not None:
-        if not conn.execute(_PERIPHERAL, {"id": configured}).first():
-            raise InvalidValue(f"The default peripheral {configured} does not exist")
-        return configured
-    lowest = conn.execute(_LOWEST_PERIPHERAL).scalar_one()
-    if lowest is None:
-        raise InvalidValue("No peripheral exists to put the agent on; give peripheralId")
-    return int(lowest)
-
-
-def _team(conn: Connection, raw: Any, peripheral: int) -> int | None:
-    team_id = _integer(raw, "agentTeamId")
-    if team_id is None:
-        return None
-    row = conn.execute(select(teams.c.peripheral_id).where(teams.c.id == team_id)).first()
-    if row is None:
-        raise InvalidValue(f"Agent team {team_id} does not exist")
-    if row.peripheral_id != peripheral:
-        raise InvalidValue(f"Agent team {team_id} is on peripheral {row.peripheral_id}")
-    return team_id
-
-
-def _string(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidValue(f"{name} must be a string")
-    if len(value) > MAX_LENGTHS.get(name, 255):
-        raise InvalidValue(f"{name} is longer than {MAX_LENGTHS.get(name, 255)} characters")
-    return value
-
-
-def _boolean(value: Any, name: str, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    # Some clients send booleans as strings ("true").
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise InvalidValue(f"{name} must be true or false")
-
-
-def _integer(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise InvalidValue(f"{name} must be an integer")
-
-
-def _emails(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise InvalidValue("emails must be a list of objects")
-    emails = [scim_resources.canonical(item, EMAIL_FIELDS) for item in value]
-    for email in emails:
-        if not isinstance(email.get("value"), str):
-            raise InvalidValue("Each email needs a string value")
-    return json.dumps(emails) if emails else None

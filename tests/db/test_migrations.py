@@ -439,6 +439,44 @@ def test_upgrading_a_database_in_use_keeps_it_and_never_reuses_an_id(
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_0007_keeps_every_agents_agent_id_and_gives_it_as_the_employee_number(
+    database: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    """SCIM showed the agentId as employeeNumber until 0007: the agentId stays where it is, and
+    the new employee number starts as it (what a client read before); downgraded, the agents
+    are as they were."""
+    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
+    if database == "sqlite":
+        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    command.upgrade(schema.alembic_config(url), "0006")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(peripherals).values(id=5000, name="PG"))
+            for name in ("ann", "bea", "cyd0"):
+                conn.execute(insert(agents).values(agent_row(name, None)))
+        at_0006 = columns_of(url)
+        before = snapshot(url, at_0006)
+
+        schema.upgrade(url)
+        assert schema.current(url) == schema.head()
+        assert snapshot(url, at_0006) == before  # every agentId (and all else) as it was
+        assert differences(url) == []
+        with engine.connect() as conn:
+            pairs = conn.execute(select(agents.c.agent_id, agents.c.employee_number)).all()
+        assert sorted(pairs) == [("1003", "1003"), ("1003", "1003"), ("1004", "1004")]
+        assert "ix_agents_peripheral_agent_id" in {
+            index["name"] for index in inspect(engine).get_indexes("agents")
+        }
+
+        command.downgrade(schema.alembic_config(url), "0006")
+        assert snapshot(url, at_0006) == before
+        assert "employee_number" not in {c["name"] for c in inspect(engine).get_columns("agents")}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_job_totals_start_from_the_jobs_held(
     database: str, request: pytest.FixtureRequest, sqlite_url: str
 ) -> None:

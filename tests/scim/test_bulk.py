@@ -257,9 +257,7 @@ def test_the_limits_are_what_service_provider_config_says(client: FlaskClient) -
     assert {r["status"] for r in results} == {"201"}
     assert len(user_names()) == 1001
     numbers = [
-        client.get(r["location"], headers=basic()).get_json(force=True)[
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-        ]["employeeNumber"]
+        client.get(r["location"], headers=basic()).get_json(force=True)[AGENT]["agentId"]
         for r in results[:3]
     ]
     assert len({int(n) for n in numbers}) == 3
@@ -415,27 +413,33 @@ def test_concurrent_creates_get_distinct_agent_ids(bulk_app: Flask) -> None:
 
 def test_plain_creates_decided_together_keep_every_rule(client: FlaskClient) -> None:
     """A run of creates goes through the set-based path: duplicates inside the request (in any
-    case), names already taken and bad values are refused one by one, explicit employeeNumbers
-    are kept, and failOnErrors cuts the run at the right operation."""
+    case), names already taken and bad values are refused one by one, explicit agentIds are
+    kept (and one given twice on a peripheral refused the second time), employee numbers are
+    kept, and failOnErrors cuts the run at the right operation."""
     enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     body = request(
         create("a", "batch.a@example.com"),
         create("b", "BATCH.A@example.com"),
         create("c", "existing@example.com"),
-        create("d", "batch.d@example.com", **{enterprise: {"employeeNumber": "777777"}}),
+        create(
+            "d",
+            "batch.d@example.com",
+            **{AGENT: {"agentId": "777777"}, enterprise: {"employeeNumber": "E-1001"}},
+        ),
         create("e", "batch.e@example.com", active="maybe"),
         create("f", "batch.f@example.com"),
+        create("g2", "batch.g2@example.com", **{AGENT: {"agentId": "777777"}}),
     )
     results = operations(post_bulk(client, body))
-    assert [r["status"] for r in results] == ["201", "409", "409", "201", "400", "201"]
+    assert [r["status"] for r in results] == ["201", "409", "409", "201", "400", "201", "409"]
     assert "'BATCH.A@example.com' is already taken" in results[1]["response"]["detail"]
-    numbers = [
-        client.get(results[i]["location"], headers=basic()).get_json(force=True)[enterprise][
-            "employeeNumber"
-        ]
-        for i in (0, 3, 5)
+    assert "agentId 777777 is already taken" in results[6]["response"]["detail"]
+    users = [
+        client.get(results[i]["location"], headers=basic()).get_json(force=True) for i in (0, 3, 5)
     ]
+    numbers = [user[AGENT]["agentId"] for user in users]
     assert numbers[1] == "777777"
+    assert users[1][enterprise] == {"employeeNumber": "E-1001"}
     assert int(numbers[2]) > 777777  # counted on from the highest, as max + 1 would
     cut = request(
         create("g", "batch.g@example.com"),

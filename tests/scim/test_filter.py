@@ -29,14 +29,34 @@ ROWS = [
 
 # meta.created / meta.lastModified (ms since the epoch); Carol's are unknown.
 MODIFIED = [1767225600000, 1780272000500, None, 1780272000501]  # 2026-01-01, 2026-06-01 x2
+# displayName, emails (as stored: a JSON list) and employeeNumber; Dave has none of them.
+SCIM_COLUMNS = [
+    {
+        "display_name": "Alice Smith",
+        "emails": '[{"value": "Alice@Example.com", "type": "work", "primary": true},'
+        ' {"value": "alice@home.net", "type": "home"}]',
+        "employee_number": "E-1001",
+    },
+    {
+        "display_name": "BobIsAmazing",
+        "emails": '[{"value": "bob@example.com", "type": "home"}]',
+        "employee_number": "e-1002",
+    },
+    {
+        "display_name": "carol",
+        "emails": '[{"value": "carol@work.example.org", "type": "work"}]',
+        "employee_number": "2001",
+    },
+    {"display_name": None, "emails": None, "employee_number": None},
+]
 
 
 def _fill(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(insert(table(Peripheral)).values(id=5000, name="PG"))
-        for (user_name, first, last, external, active, agent_id, sso), modified in zip(
-            ROWS, MODIFIED, strict=True
+        for (user_name, first, last, external, active, agent_id, sso), modified, scim in zip(
+            ROWS, MODIFIED, SCIM_COLUMNS, strict=True
         ):
             conn.execute(
                 insert(agents).values(
@@ -54,6 +74,7 @@ def _fill(engine: Engine) -> None:
                     change_stamp=0,
                     created_ms=modified,
                     modified_ms=modified,
+                    **scim,
                 )
             )
 
@@ -124,7 +145,40 @@ ALICE, BOB, CAROL, DAVE = (row[0] for row in ROWS)
         ("active eq False", [BOB]),
         ("active ne true", [BOB]),
         ("active pr", [ALICE, BOB, CAROL, DAVE]),
-        (f'{ENTERPRISE}:employeeNumber sw "2"', [CAROL, DAVE]),
+        (f'{AGENT}:agentId sw "2"', [CAROL, DAVE]),
+        (f'{AGENT}:agentId eq "1001"', [ALICE]),
+        # employeeNumber is free text, compared ignoring case.
+        (f'{ENTERPRISE}:employeeNumber eq "e-1001"', [ALICE]),
+        (f'{ENTERPRISE}:employeeNumber sw "E-"', [ALICE, BOB]),
+        (f"{ENTERPRISE}:employeeNumber pr", [ALICE, BOB, CAROL]),
+        # displayName (Microsoft's test collection: DisplayName eq "BobIsAmazing"), ignoring case.
+        ('DisplayName eq "BobIsAmazing"', [BOB]),
+        ('displayName eq "bobisamazing"', [BOB]),
+        ('displayName co "SMITH"', [ALICE]),
+        ("displayName pr", [ALICE, BOB, CAROL]),
+        ('displayName ne "carol"', [ALICE, BOB, DAVE]),
+        # emails: some element matches; values compared ignoring case.
+        ('emails.value eq "alice@example.com"', [ALICE]),
+        ('emails.value eq "ALICE@HOME.NET"', [ALICE]),
+        ('emails eq "bob@example.com"', [BOB]),
+        ('emails.value co "example"', [ALICE, BOB, CAROL]),
+        ('emails.value ew ".org"', [CAROL]),
+        ('emails.type eq "work"', [ALICE, CAROL]),
+        ("emails pr", [ALICE, BOB, CAROL]),
+        ("not (emails pr)", [DAVE]),
+        (f'{USER}:emails.value eq "bob@example.com"', [BOB]),
+        # Value paths: the same element matches every comparison inside the brackets.
+        ('emails[type eq "work" and value co "alice"]', [ALICE]),
+        ('emails[type eq "home" and value co "example.com"]', [BOB]),
+        ('emails[type eq "work" and value eq "alice@home.net"]', []),
+        ('emails[type eq "work" or value sw "bob"]', [ALICE, BOB, CAROL]),
+        ('emails[not (type eq "work")]', [ALICE, BOB]),
+        # Microsoft Entra's form: a sub-attribute of the elements a value filter selects.
+        ('emails[type eq "work"].value eq "Carol@Work.Example.org"', [CAROL]),
+        ('emails[type eq "work"].value eq "alice@home.net"', []),
+        ('emails[type eq "home"].value eq "alice@home.net"', [ALICE]),
+        ('emails[type eq "work"].value pr', [ALICE, CAROL]),
+        ('emails[type eq "work"].value co "example" and active eq true', [ALICE, CAROL]),
         (f"{AGENT}:ssoEnabled eq true", [BOB, DAVE]),
         (f"{AGENT}:peripheralId eq 5000", [ALICE, BOB, CAROL, DAVE]),
         (f"{AGENT}:agentTeamId pr", []),
@@ -173,7 +227,15 @@ def test_id_comparisons(engine: Engine) -> None:
         ('(userName eq "a"', "ends"),
         ('userName eq "a")', "Unexpected"),
         ('userName eq "a" userName eq "b"', "Unexpected"),
-        ('emails[type eq "work"]', "not supported"),
+        ('emails[type eq "work"', "ends"),
+        ('emails[type eq "work")', "Expected ']'"),
+        ('emails[nickName eq "x"]', "cannot be used"),
+        ('emails[type eq "work"].nickName eq "x"', "cannot be used"),
+        ('emails[type eq "work"].value[type eq "x"]', "Unknown operator"),
+        ('emails[value[type eq "x"]]', "not supported here"),
+        ('name[givenName eq "x"]', "cannot be used"),
+        ('emails[type eq "work"]. eq "x"', "Expected a sub-attribute"),
+        ("emails.primary eq true", "cannot be used"),
         ("userName eq bob", "Expected a value"),
         ('userName eq "unterminated', "Cannot read"),
         ('userName eq "bad \\x escape"', "Invalid string"),
@@ -250,3 +312,24 @@ def test_group_filters_on_members(engine: Engine) -> None:
         scim_filter.parse('members.value gt "1"', GROUP_ATTRIBUTES)
     with engine.connect() as conn, pytest.raises(InvalidValue, match="Cannot sort by"):
         scim_resources.page(conn, teams, GROUP_ATTRIBUTES, None, "members.value", False, 1, 10)
+    with pytest.raises(InvalidFilter, match=r"members\[\.\.\.\] is not supported"):
+        scim_filter.parse('members[value eq "1"]', GROUP_ATTRIBUTES)
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "expected"),
+    [
+        # Free text and display names sort ignoring case; those without one come last.
+        (f"{ENTERPRISE}:employeeNumber", [CAROL, ALICE, BOB, DAVE]),
+        ("displayName", [ALICE, BOB, CAROL, DAVE]),
+        (f"{AGENT}:agentId", [ALICE, BOB, CAROL, DAVE]),
+    ],
+)
+def test_sorting_by_the_attributes_identity_providers_use(
+    engine: Engine, sort_by: str, expected: list[str]
+) -> None:
+    with engine.connect() as conn:
+        rows, _ = scim_resources.page(conn, agents, ATTRIBUTES, None, sort_by, False, 1, 10)
+        assert [row.user_name for row in rows] == expected
+        with pytest.raises(InvalidValue, match="Cannot sort by"):
+            scim_resources.page(conn, agents, ATTRIBUTES, None, "emails.value", False, 1, 10)

@@ -103,8 +103,10 @@ def test_create_then_get(client: FlaskClient, directory: dict[str, int]) -> None
     assert body["externalId"] == "HR-1"
     assert body["name"] == {"givenName": "Jane", "familyName": "Doe"}
     assert body["active"] is True
+    assert body[AGENT].pop("agentId").isdigit()
     assert body[AGENT] == {"peripheralId": 5000, "supervisor": False, "ssoEnabled": False}
-    assert body[ENTERPRISE]["employeeNumber"].isdigit()
+    assert ENTERPRISE not in body  # no employeeNumber was given
+    assert body["schemas"] == [USER, AGENT]
     assert body["meta"]["resourceType"] == "User"
     assert body["meta"]["version"] == 'W/"0"'
     assert response.headers["ETag"] == 'W/"0"'
@@ -112,7 +114,7 @@ def test_create_then_get(client: FlaskClient, directory: dict[str, int]) -> None
     assert body["meta"]["location"].endswith(f"/scim/v2/Users/{body['id']}")
     again = send(client, "GET", f"/Users/{body['id']}", user="viewer")
     assert again.status_code == 200
-    assert again.get_json(force=True) == body
+    assert again.get_json(force=True) == response.get_json(force=True)
 
 
 def test_create_with_our_extension_and_json_media_type(
@@ -127,19 +129,21 @@ def test_create_with_our_extension_and_json_media_type(
                 "supervisor": True,
                 "ssoEnabled": "true",
             },
-            ENTERPRISE: {"employeeNumber": "777001"},
+            ENTERPRISE: {"employeeNumber": "E-777001"},
         },
     )
     response = send(client, "POST", "/Users", user, content_type="application/json")
     assert response.status_code == 201
     body = response.get_json(force=True)
+    assert body[AGENT].pop("agentId").isdigit()
     assert body[AGENT] == {
         "peripheralId": 5001,
         "agentTeamId": 13,
         "supervisor": True,
         "ssoEnabled": True,
     }
-    assert body[ENTERPRISE] == {"employeeNumber": "777001"}
+    assert body[ENTERPRISE] == {"employeeNumber": "E-777001"}
+    assert body["schemas"] == [USER, ENTERPRISE, AGENT]
 
 
 def test_attribute_names_are_case_insensitive_and_unknown_ones_ignored(
@@ -205,7 +209,8 @@ def test_user_name_unique_case_insensitively(
         new_user(**{AGENT: {"peripheralId": 9}}),
         new_user(**{AGENT: {"agentTeamId": 13}}),  # team on another peripheral
         new_user(**{AGENT: {"agentTeamId": 99}}),
-        new_user(**{ENTERPRISE: {"employeeNumber": "12a"}}),
+        new_user(**{AGENT: {"agentId": "12a"}}),
+        new_user(**{ENTERPRISE: {"employeeNumber": "x" * 256}}),
         new_user(name={"givenName": "x" * 33}),
     ],
 )
@@ -235,6 +240,7 @@ def test_get_existing_agent_and_if_none_match(
     response = send(client, "GET", f"/Users/{directory['bob']}", user="super")
     body = response.get_json(force=True)
     assert body["userName"] == "bob@example.com"
+    assert body[AGENT].pop("agentId").isdigit()
     assert body[AGENT] == {
         "peripheralId": 5000,
         "agentTeamId": 12,
@@ -305,7 +311,7 @@ def test_search_endpoint(client: FlaskClient, directory: dict[str, int]) -> None
     resources = response.get_json(force=True)["Resources"]
     assert resources == [
         {
-            "schemas": [USER, ENTERPRISE, AGENT],
+            "schemas": [USER, AGENT],
             "id": str(directory["bob"]),
             "userName": "bob@example.com",
         }
@@ -329,6 +335,7 @@ def test_attributes_and_excluded_attributes(client: FlaskClient, directory: dict
 
 def test_replace(client: FlaskClient, directory: dict[str, int]) -> None:
     path = f"/Users/{directory['bob']}"
+    agent_id = send(client, "GET", path).get_json(force=True)[AGENT]["agentId"]
     body = new_user("Robert@example.com", active=False, externalId="HR-2")
     response = send(client, "PUT", path, body)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -336,8 +343,9 @@ def test_replace(client: FlaskClient, directory: dict[str, int]) -> None:
     assert after["userName"] == "Robert@example.com"
     assert after["active"] is False
     assert after["meta"]["version"] == 'W/"1"'
-    # Our extension left out: the agent stays where it was.
+    # Our extension left out: the agent stays where it was, with its agentId.
     assert after[AGENT] == {
+        "agentId": agent_id,
         "peripheralId": 5000,
         "agentTeamId": 12,
         "supervisor": True,
@@ -418,7 +426,7 @@ def test_patch_refusals(client: FlaskClient, directory: dict[str, int]) -> None:
         "noTarget",
     )
     # What every agent has cannot be removed (it would not be unassigned: RFC 7644 §3.5.2.2).
-    for path in ("active", f"{ENTERPRISE}:employeeNumber", f"{AGENT}:peripheralId", AGENT):
+    for path in ("active", f"{AGENT}:agentId", f"{AGENT}:peripheralId", AGENT):
         assert_scim_error(patch(client, bob, {"op": "remove", "path": path}), 400, "invalidValue")
     assert_scim_error(
         send(client, "PATCH", f"/Users/{bob}", {"Operations": []}), 400, "invalidSyntax"
@@ -503,7 +511,7 @@ def test_a_scim_user_is_an_agent_and_in_the_sso_template(
     [agent] = agents["agents"]
     assert agent["person"]["userName"] == "Migrate.Me@example.com"
     assert agent["person"]["firstName"] == "Jane"
-    assert agent["agentId"] == created[ENTERPRISE]["employeeNumber"]
+    assert agent["agentId"] == created[AGENT]["agentId"]
     assert agent["refURL"].endswith(f"/agent/{created['id']}")
     template = client.get(
         "/unifiedconfig/config/bulkjob/templates/ssomigration?q=agentTeamId:12", headers=basic()

@@ -1,17 +1,33 @@
 """SCIM list filters (RFC 7644 §3.4.2.2) as SQLAlchemy conditions, so filtering happens in SQL.
 
 The grammar is app.scim.filters.syntax's; here its tree becomes a WHERE clause. Only
-attributes that map to a column are accepted. Value filters on multi-valued attributes
-(``emails[type eq "work"]``) are refused as invalidFilter in list filters.
+attributes that map to a column are accepted. A multi-valued attribute held as a JSON list in
+a column (a User's ``emails``) is looked into element by element (``json_each`` on SQLite,
+``jsonb_array_elements`` on PostgreSQL): ``emails.value eq "x"`` and ``emails[type eq "work"
+and value eq "x"]`` ask for some element matching.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, exists, false, func, not_, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -38,6 +54,45 @@ def _position_sqlite(element: _Position, compiler: SQLCompiler, **kw: Any) -> st
     return f"instr({compiler.process(element.clauses, **kw)})"
 
 
+class _Elements(FunctionElement[Any]):
+    """The elements of a JSON list held in a text column, as rows with a ``value`` column."""
+
+    inherit_cache = True
+
+
+@compiles(_Elements)
+def _elements_postgresql(element: _Elements, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"jsonb_array_elements(CAST({compiler.process(element.clauses, **kw)} AS jsonb))"
+
+
+@compiles(_Elements, "sqlite")
+def _elements_sqlite(element: _Elements, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+class _Field(ColumnElement[str]):
+    """The text of the member ``name`` of a JSON object (an element of ``_Elements``)."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, element: ColumnElement[Any], name: str) -> None:
+        if not name.isidentifier():  # our own attribute names only: rendered as a literal
+            raise ValueError(f"not a sub-attribute name: {name!r}")
+        self.element = element
+        self.name = name
+
+
+@compiles(_Field)
+def _field_postgresql(element: _Field, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.element, **kw)} ->> '{element.name}')"
+
+
+@compiles(_Field, "sqlite")
+def _field_sqlite(element: _Field, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_extract({compiler.process(element.element, **kw)}, '$.{element.name}')"
+
+
 def parse(text: str, attributes: Mapping[str, Attribute]) -> ColumnElement[bool]:
     """The condition ``text`` describes; ``attributes`` maps lower-cased attribute paths."""
 
@@ -46,20 +101,42 @@ def parse(text: str, attributes: Mapping[str, Attribute]) -> ColumnElement[bool]
             raise InvalidFilter(f"The attribute {path!r} cannot be used in a filter")
         return path.lower()
 
-    return _condition(syntax.parse(text, InvalidFilter, attribute), attributes)
+    tree = syntax.parse(text, InvalidFilter, attribute, value_paths=True)
+    return _condition(tree, attributes, None)
 
 
-def _condition(node: syntax.Node, attributes: Mapping[str, Attribute]) -> ColumnElement[bool]:
+def _condition(
+    node: syntax.Node, attributes: Mapping[str, Attribute], element: Any
+) -> ColumnElement[bool]:
+    """``node`` as a condition; ``element``: inside a value path, the JSON element rows that
+    its comparisons are about."""
     if isinstance(node, syntax.Or):
-        return or_(*(_condition(term, attributes) for term in node.terms))
+        return or_(*(_condition(term, attributes, element) for term in node.terms))
     if isinstance(node, syntax.And):
-        return and_(*(_condition(term, attributes) for term in node.terms))
+        return and_(*(_condition(term, attributes, element) for term in node.terms))
     if isinstance(node, syntax.Not):
-        return not_(_condition(node.term, attributes))
+        return not_(_condition(node.term, attributes, element))
+    if isinstance(node, syntax.ValuePath):
+        container = attributes[node.key]
+        if container.element is None:
+            raise InvalidFilter(f"{node.path}[...] is not supported: filter on its sub-attributes")
+        return _some_element(container, lambda rows: _condition(node.filter, attributes, rows))
     attribute = attributes[node.key]
+    if attribute.element is not None:
+        if element is None:
+            # emails.value eq "x": some element's value is.
+            return _some_element(attribute, lambda rows: _condition(node, attributes, rows))
+        field = _Field(element.c.value, attribute.element)
+        attribute = replace(attribute, column=field, nullable=True, element=None)
     if node.operator == "pr":
         return _present(attribute)
     return _compare(node.path, attribute, node.operator, node.value)
+
+
+def _some_element(attribute: Attribute, condition: Any) -> ColumnElement[bool]:
+    """Some element of the JSON list in ``attribute``'s column meets ``condition(rows)``."""
+    rows = _Elements(attribute.column).table_valued("value").alias("element")
+    return exists(select(literal(1)).select_from(rows).where(condition(rows)))
 
 
 def _present(attribute: Attribute) -> ColumnElement[bool]:

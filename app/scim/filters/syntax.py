@@ -3,8 +3,15 @@
     filter  := or
     or      := and ("or" and)*
     and     := unary ("and" unary)*
-    unary   := "not" unary | "(" or ")" | attrExp
+    unary   := "not" unary | "(" or ")" | attrExp | valuePath
     attrExp := attrPath "pr" | attrPath compareOp value
+    valuePath := attrPath "[" or "]" [ "." subAttr ( "pr" | compareOp value ) ]
+
+A value path (list filters only) asks for some element of a multi-valued attribute matching the
+filter between the brackets, whose attributes are its sub-attributes: ``emails[type eq "work"
+and value co "@example.com"]``; Microsoft Entra also compares one sub-attribute of the elements
+selected, ``emails[type eq "work"].value eq "ann@example.com"`` (read as ``emails[type eq "work"
+and value eq "ann@example.com"]``).
 
 Two readers of the tree: list filters become SQL conditions (app/scim/filter.py) and PATCH
 value filters a test of one element of a multi-valued attribute (scim_valuefilter). Operators
@@ -30,6 +37,7 @@ _TOKEN = re.compile(
     r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<punct>[()\[\]])|(?P<word>[^\s()\[\]"]+))'
 )
 _ATTR_PATH = re.compile(r"^(?:urn:[^\s]+:)?[A-Za-z][\w$-]*(?:\.[A-Za-z][\w$-]*)?$")
+_SUB_ATTR = re.compile(r"^\.[A-Za-z][\w$-]*$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 
 
@@ -42,6 +50,17 @@ class Comparison:
     key: str
     operator: str
     value: Any
+
+
+@dataclass(frozen=True)
+class ValuePath:
+    """``path[filter]``: some element of the multi-valued attribute ``path`` (``key`` as the
+    caller's ``attribute`` made it) matches ``filter``, whose comparisons name sub-attributes
+    (keyed as ``attribute`` made ``path.sub``)."""
+
+    path: str
+    key: str
+    filter: Node
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,7 @@ class Or:
     terms: tuple[Node, ...]
 
 
-Node = Comparison | Not | And | Or
+Node = Comparison | Not | And | Or | ValuePath
 
 
 @dataclass(frozen=True)
@@ -69,13 +88,18 @@ class _Token:
 
 
 def parse(
-    text: str, error: type[ScimError], attribute: Callable[[str], str], what: str = "filter"
+    text: str,
+    error: type[ScimError],
+    attribute: Callable[[str], str],
+    what: str = "filter",
+    value_paths: bool = False,
 ) -> Node:
     """The tree of ``text``; ``error`` is the refusal raised (invalidFilter for list filters,
-    invalidPath for a PATCH path's), ``what`` how messages name the text."""
+    invalidPath for a PATCH path's), ``what`` how messages name the text; ``value_paths``:
+    whether ``attr[...]`` may be used (list filters; not inside a PATCH path's value filter)."""
     if len(text) > MAX_LENGTH:
         raise error(f"The {what} is longer than {MAX_LENGTH} characters")
-    parser = _Parser(_tokens(text, error, what), error, attribute, what)
+    parser = _Parser(_tokens(text, error, what), error, attribute, what, value_paths)
     if not parser.tokens:
         raise error(f"The {what} is empty")
     tree = parser.parse_or(0)
@@ -106,12 +130,14 @@ class _Parser:
         error: type[ScimError],
         attribute: Callable[[str], str],
         what: str,
+        value_paths: bool,
     ) -> None:
         self.tokens = tokens
         self.pos = 0
         self.error = error
         self.attribute = attribute
         self.what = what
+        self.value_paths = value_paths
 
     def _peek_word(self) -> str | None:
         if self.pos < len(self.tokens) and self.tokens[self.pos].kind == "word":
@@ -163,22 +189,48 @@ class _Parser:
             if closing.text != ")":
                 raise self.error(f"Expected ')' but found {closing.text!r} in the {self.what}")
             return inner
-        return self.parse_comparison()
+        return self.parse_comparison(depth)
 
-    def parse_comparison(self) -> Comparison:
+    def parse_comparison(self, depth: int) -> Comparison | ValuePath:
         token = self._next("an attribute")
         if token.kind != "word" or not _ATTR_PATH.match(token.text):
             raise self.error(f"Expected an attribute but found {token.text!r} in the {self.what}")
         if self._peek_punct("["):
-            raise self.error(f"Value filters such as {token.text}[...] are not supported here")
-        key = self.attribute(token.text)
+            if not self.value_paths:
+                raise self.error(f"Value filters such as {token.text}[...] are not supported here")
+            return self.parse_value_path(token.text, depth)
+        return self._comparison(token.text, self.attribute(token.text))
+
+    def _comparison(self, path: str, key: str) -> Comparison:
         operator_token = self._next("an operator")
         operator = operator_token.text.lower()
         if operator_token.kind != "word" or (operator != "pr" and operator not in COMPARE_OPS):
             raise self.error(f"Unknown operator {operator_token.text!r} in the {self.what}")
         if operator == "pr":
-            return Comparison(token.text, key, operator, None)
-        return Comparison(token.text, key, operator, self._value(self._next("a value")))
+            return Comparison(path, key, operator, None)
+        return Comparison(path, key, operator, self._value(self._next("a value")))
+
+    def parse_value_path(self, path: str, depth: int) -> ValuePath:
+        key = self.attribute(path)
+        self.pos += 1  # the "["
+        outer = self.attribute
+        # Inside the brackets names are sub-attributes, and brackets do not nest.
+        self.attribute, self.value_paths = (lambda name: outer(f"{path}.{name}")), False
+        try:
+            inner = self.parse_or(depth + 1)
+        finally:
+            self.attribute, self.value_paths = outer, True
+        closing = self._next("']'")
+        if closing.text != "]":
+            raise self.error(f"Expected ']' but found {closing.text!r} in the {self.what}")
+        following = self.tokens[self.pos] if self.pos < len(self.tokens) else None
+        if following is None or following.kind != "word" or not following.text.startswith("."):
+            return ValuePath(path, key, inner)
+        if not _SUB_ATTR.match(following.text):
+            raise self.error(f"Expected a sub-attribute but found {following.text!r}")
+        self.pos += 1
+        sub = f"{path}{following.text}"
+        return ValuePath(path, key, And((inner, self._comparison(sub, self.attribute(sub)))))
 
     def _value(self, token: _Token) -> Any:
         if token.kind == "string":

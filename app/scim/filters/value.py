@@ -53,6 +53,8 @@ def _predicate(node: syntax.Node) -> Predicate:
     if isinstance(node, syntax.Not):
         inner = _predicate(node.term)
         return lambda element: not inner(element)
+    if isinstance(node, syntax.ValuePath):  # not parsed here (value_paths is off)
+        raise InvalidPath(f"Value filters such as {node.path}[...] do not nest")
     name, operator, expected = node.key, node.operator, node.value
     if operator == "pr":
         return lambda element: element.get(name) not in (None, "", [])

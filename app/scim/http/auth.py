@@ -41,7 +41,7 @@ def authenticate() -> None:
     g.principal = principal
     allowed = READ_DIRECTORY if request.method in ("GET", "HEAD", "OPTIONS") else WRITE_DIRECTORY
     # POST .../.search only reads.
-    if request.method == "POST" and request.path.endswith("/.search"):
+    if request.method == "POST" and request.path.rstrip("/").endswith("/.search"):
         allowed = READ_DIRECTORY
     if principal.role not in allowed:
         raise Forbidden(f"The {principal.role} role may not do this")

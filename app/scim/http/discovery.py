@@ -67,7 +67,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 sub=[_attr("givenName"), _attr("familyName")],
             ),
             _attr("displayName"),
-            _attr("active", "boolean", required=True, description="The agent may log in"),
+            _attr(
+                "active",
+                "boolean",
+                required=True,
+                description="The agent may log in (also the strings true and false)",
+            ),
             _attr("externalId", case_exact=True),
             _attr(
                 "emails",
@@ -89,9 +94,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "attributes": [
             _attr(
                 "employeeNumber",
-                required=True,
-                case_exact=True,
-                description="The agentId (digits); default: the next free number",
+                description="Free text from the HR system, at most 255 characters (not the "
+                "agentId: that is the agent extension's agentId)",
             )
         ],
     },
@@ -100,6 +104,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "name": "Agent",
         "description": "Where the agent sits in the contact center",
         "attributes": [
+            _attr(
+                "agentId",
+                required=True,
+                case_exact=True,
+                description="Cisco's agentId: digits, at most 32, unique on its peripheral; "
+                "default: the next free number",
+            ),
             _attr(
                 "peripheralId",
                 "integer",
@@ -160,8 +171,8 @@ RESOURCE_TYPES: dict[str, dict[str, Any]] = {
         "description": "Agents and supervisors",
         "schema": USER,
         "schemaExtensions": [
-            # Every User has an employeeNumber and a peripheral: both extensions are always there.
-            {"schema": ENTERPRISE, "required": True},
+            # Every User has an agentId and a peripheral; an employeeNumber only when given.
+            {"schema": ENTERPRISE, "required": False},
             {"schema": AGENT, "required": True},
         ],
     },
@@ -247,10 +258,11 @@ def resource_types() -> Response:
 
 @bp.get("/ResourceTypes/<name>")
 def resource_type(name: str) -> Response:
-    """One resource type."""
-    if name not in RESOURCE_TYPES:
+    """One resource type (its name in any case)."""
+    found = {known.lower(): known for known in RESOURCE_TYPES}.get(name.lower())
+    if found is None:
         raise ResourceNotFound(f"Resource type {name} not found")
-    return scim_response(_resource_type(name))
+    return scim_response(_resource_type(found))
 
 
 @bp.get("/Schemas")
@@ -261,7 +273,8 @@ def schemas() -> Response:
 
 @bp.get("/Schemas/<path:urn>")
 def schema(urn: str) -> Response:
-    """One schema."""
-    if urn not in SCHEMAS:
+    """One schema (URNs compare ignoring case; a trailing slash is no part of one)."""
+    found = {known.lower(): known for known in SCHEMAS}.get(urn.rstrip("/").lower())
+    if found is None:
         raise ResourceNotFound(f"Schema {urn} not found")
-    return scim_response(_schema(urn))
+    return scim_response(_schema(found))

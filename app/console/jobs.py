@@ -283,23 +283,11 @@ def cancel_job(job_id: int) -> str | BaseResponse:
     if request.method == "GET":
         with db.read() as conn:
             return _confirm_page(store.get_job(conn, job_id), "cancel")
-    try:
-        stamp = int(request.form.get("changeStamp", ""))
-    except ValueError:
-        stamp = None
-    try:
-        with db.write() as conn:
-            row = store.update_job(conn, job_id, stamp, None, JobState.CANCELLED, _username())
-    except NotFound:
-        raise
-    except ServiceError as exc:  # finished meanwhile, or changed by someone else
-        flash(exc.message, "error")
-    else:
-        after_update(current_app, row)
-        if row.job_state == JobState.CANCELLED:
-            flash(f"Job {job_id} cancelled.", "ok")
-        else:
-            flash(f"Job {job_id} stops after the records it is working on now.", "ok")
+    row = _put(job_id, JobState.CANCELLED, None)
+    if row is not None and row.job_state == JobState.CANCELLED:
+        flash(f"Job {job_id} cancelled.", "ok")
+    elif row is not None:
+        flash(f"Job {job_id} stops after the records it is working on now.", "ok")
     return redirect(url_for("console.job_page", job_id=job_id), 303)
 
 
@@ -307,21 +295,29 @@ def cancel_job(job_id: int) -> str | BaseResponse:
 @page(*WRITE_JOBS)
 def start_now(job_id: int) -> BaseResponse:
     """Remove a Queued job's start time, so it starts now (the API's PUT "startAfter": null)."""
+    if _put(job_id, None, (None,)) is not None:
+        flash(f"Job {job_id} starts as soon as a worker takes it.", "ok")
+    return redirect(url_for("console.job_page", job_id=job_id), 303)
+
+
+def _put(job_id: int, job_state: int | None, start_after: tuple[int | None] | None) -> Any:
+    """The console's PUT, guarded by the form's changeStamp, then what follows a PUT (a job now
+    due is sent, a cancelled one's notification too); None, with the refusal flashed, if the job
+    finished, started or changed meanwhile."""
     try:
         stamp = int(request.form.get("changeStamp", ""))
     except ValueError:
         stamp = None
     try:
         with db.write() as conn:
-            row = store.update_job(conn, job_id, stamp, None, None, _username(), (None,))
+            row = store.update_job(conn, job_id, stamp, None, job_state, _username(), start_after)
     except NotFound:
         raise
-    except ServiceError as exc:  # started meanwhile, or changed by someone else
+    except ServiceError as exc:
         flash(exc.message, "error")
-    else:
-        after_update(current_app, row)
-        flash(f"Job {job_id} starts as soon as a worker takes it.", "ok")
-    return redirect(url_for("console.job_page", job_id=job_id), 303)
+        return None
+    after_update(current_app, row)
+    return row
 
 
 @bp.route("/jobs/<id:job_id>/delete", methods=["GET", "POST"])

@@ -113,39 +113,52 @@ class PeakRss:
         self._thread.join()
 
 
-def run_job(app: Any, work: Path, content: bytes, dry_run: bool = False) -> dict[str, Any]:
-    """POST the file, wait for the final state with a real worker; the job's figures."""
+def _post_and_wait(client: Any, content: bytes, query: str) -> tuple[dict[str, Any], float]:
+    """POST the file as a job and poll it (every 10 ms) to its end: its JSON and the seconds
+    from the POST."""
+    posted = time.perf_counter()
+    response = client.post(
+        f"/unifiedconfig/config/bulkjob?description=bench{query}",
+        data=content,
+        content_type="text/csv",
+        headers=basic_auth(),
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    location = response.headers["Location"].replace("http://localhost", "")
+    while True:
+        job = client.get(location, headers={**basic_auth(), "Accept": "application/json"})
+        body: dict[str, Any] = job.get_json()
+        if body["jobState"] not in (1, 2):
+            return body, time.perf_counter() - posted
+        time.sleep(0.01)
+
+
+def _processing(body: dict[str, Any]) -> float:
+    return float(body["endDateTime"] - body["startDateTime"]) / 1000
+
+
+def run_jobs(app: Any, work: Path, content: bytes) -> dict[str, Any]:
+    """The file as a dry run, then as the real job (the dry run meets the directory the real
+    job then changes), by one real worker process; the figures of both."""
     worker = Worker(app.config["SETTINGS"], "bench-worker", work)
     try:
         worker.wait_ready(60)
         client = app.test_client()
-        query = "description=bench" + ("&dryRun=true" if dry_run else "")
+        dry, _ = _post_and_wait(client, content, "&dryRun=true")
         with PeakRss(worker.process.pid) as rss:
-            posted = time.perf_counter()
-            response = client.post(
-                f"/unifiedconfig/config/bulkjob?{query}",
-                data=content,
-                content_type="text/csv",
-                headers=basic_auth(),
-            )
-            assert response.status_code == 201, response.get_data(as_text=True)
-            location = response.headers["Location"].replace("http://localhost", "")
-            while True:
-                job = client.get(location, headers={**basic_auth(), "Accept": "application/json"})
-                body = job.get_json()
-                if body["jobState"] not in (1, 2):
-                    break
-                time.sleep(0.01)
-            post_to_final = time.perf_counter() - posted
+            body, post_to_final = _post_and_wait(client, content, "")
     finally:
         worker.stop()
     return {
         "state": body["jobState"],
         "succeeded": body["succeededRecords"],
         "failed": body["failedRecords"],
-        "processing": (body["endDateTime"] - body["startDateTime"]) / 1000,
+        "processing": _processing(body),
         "post_to_final": post_to_final,
         "peak_rss_mb": rss.peak / 1024 / 1024,
+        "dry_run": _processing(dry),
+        "dry_run_same": (dry["succeededRecords"], dry["failedRecords"])
+        == (body["succeededRecords"], body["failedRecords"]),
     }
 
 
@@ -154,7 +167,7 @@ def sqlite_benchmark(work: Path) -> dict[str, Any]:
     agents = agent_rows()
     content, rows = sso_file(agents)
     floor = floors.sqlite_floor(work, agents, content)
-    figures = run_job(app, work, content)
+    figures = run_jobs(app, work, content)
     db.dispose()
     return {"rows": rows, "bytes": len(content), "floor": floor, **figures}
 
@@ -169,7 +182,7 @@ def postgres_benchmark(work: Path, database_url: str, broker_url: str) -> dict[s
     dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
     # The floor's own schema, in its own database so it shares no table with the service.
     floor = floors.postgres_floor(_floor_database(dsn), agents, content)
-    figures = run_job(app, work, content)
+    figures = run_jobs(app, work, content)
     db.dispose()
     reset_postgres(database_url)
     return {"rows": rows, "bytes": len(content), **floor, **figures}

@@ -26,6 +26,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.roles import ROLES
 from app.accounts.throttle import LoginThrottle
+from app.db import SINGLE
 from app.db.models import ApiToken, User, table
 from app.db.sql import now_ms
 from app.exceptions import FieldRequired, FieldTooLong, InvalidInput, NotFound
@@ -213,7 +214,7 @@ def authenticate_token(engine: Engine, token: str) -> Principal | None:
     """The owner of a live bearer token, or None: one indexed look-up."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{SINGLE: True}) as conn:
         row = conn.execute(_TOKEN_OWNER, {"token_hash": _hash_token(token)}).first()
     return None if row is None else Principal(row.username, row.role)
 

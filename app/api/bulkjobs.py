@@ -139,8 +139,8 @@ def list_jobs() -> Response:
 @bp.get("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*READ_JOBS)
 def get_job(job_id: int) -> Response:
-    """One job."""
-    with db.read() as conn:
+    """One job (what a poller asks again and again: one statement)."""
+    with db.read_one() as conn:
         row = store.get_job(conn, job_id)
     return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 

@@ -444,6 +444,26 @@ def test_agents_list_and_get(client: FlaskClient) -> None:
     assert client.get(f"{BASE}/agent/999999", headers=basic()).status_code == 404
 
 
+def test_agents_search_each_name_ignoring_case(any_client: FlaskClient) -> None:
+    """The search matches the user name, first or last name, ignoring case, on both databases
+    (SQLite compiles it without lower(), PostgreSQL with it): the same statement, other terms."""
+    client = any_client
+    with db.write() as conn:
+        factories.agent(conn, "ann.lee", first_name="Ann", last_name="Lee")
+        factories.agent(conn, "bob.x", first_name="Bob", last_name="Annex")
+        factories.agent(conn, "carl.y", first_name="Carl", last_name="Lee_s")
+
+    def found(term: str) -> list[str]:
+        body = client.get(f"{BASE}/agent?q={term}&sort=userName", headers={**basic(), **JSON})
+        return [agent["person"]["userName"] for agent in body.get_json()["agents"]]
+
+    assert found("ANN") == ["ann.lee", "bob.x"]
+    assert found("lee") == ["ann.lee", "carl.y"]
+    assert found("BOB.X") == ["bob.x"]
+    assert found("e_") == ["carl.y"]  # "_" is itself, not any one character
+    assert found("nobody") == []
+
+
 def test_unknown_path_and_method(client: FlaskClient) -> None:
     response = client.get(f"{BASE}/nothing", headers={**basic(), **JSON})
     assert response.status_code == 404

@@ -29,9 +29,13 @@ class Change:
     change_stamp: int  # the agent's change stamp after the line
 
 
+# One encoder for every line (json.dumps with options would build one per call).
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def change_detail(agent_id: int, old_user_name: str, new_user_name: str, stamp: int) -> str:
     """The compact JSON record of one applied line."""
-    return json.dumps([agent_id, old_user_name, new_user_name, stamp], separators=(",", ":"))
+    return _ENCODE([agent_id, old_user_name, new_user_name, stamp])
 
 
 def parse_change(line_number: int, detail: str) -> Change:

@@ -11,12 +11,13 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, Request, Response, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from app import http
 from app.exceptions import ServiceError
+from app.urls import API_BASE
 
 bp = Blueprint("console", __name__)
 logger = logging.getLogger(__name__)
@@ -29,11 +30,22 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Paths that never have a session: the Cisco API and SCIM.
+SESSIONLESS = (f"{API_BASE}/", "/scim/")
+
+
 class ConsoleSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, marked Secure whenever the page came over HTTPS."""
+    """Flask's signed-cookie session, marked Secure whenever the page came over HTTPS. Only
+    the console has sessions: the API and SCIM (HTTP Basic or a bearer token on every request)
+    never read or write one, so their requests do not decode the cookie (README, "Performance")."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(SESSIONLESS):
+            return None  # Flask's null session: reading it finds nothing, writing it fails
+        return super().open_session(app, request)
 
 
 @bp.after_request

@@ -25,9 +25,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.roles import ROLES
 from app.accounts.throttle import LoginThrottle
-from app.db import SINGLE
 from app.db.models import ApiToken, User, table
-from app.db.sql import now_ms, sql
+from app.db.sql import now_ms
 from app.exceptions import FieldRequired, FieldTooLong, InvalidInput, NotFound
 
 TOKEN_PREFIX = "bjt_"
@@ -213,8 +212,17 @@ def authenticate_token(engine: Engine, token: str) -> Principal | None:
     """The owner of a live bearer token, or None: one indexed look-up."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
-    with engine.connect().execution_options(**{SINGLE: True}) as conn:
-        row = conn.exec_driver_sql(sql(conn, _TOKEN_OWNER), (_hash_token(token),)).first()
+    # The driver's own connection from the pool: one statement, nothing else around it.
+    # (SQLite runs it as its own transaction; on PostgreSQL the pool's reset ends it.)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        statement = _TOKEN_OWNER if engine.dialect.paramstyle == "qmark" else _TOKEN_OWNER_PG
+        cursor.execute(statement, (_hash_token(token),))
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()
     return None if row is None else Principal(row[0], row[1])
 
 
@@ -224,6 +232,7 @@ _TOKEN_OWNER = (
     "SELECT users.username, users.role FROM api_tokens JOIN users ON users.id = api_tokens.user_id"
     " WHERE api_tokens.token_hash = ? AND api_tokens.revoked_ms IS NULL"
 )
+_TOKEN_OWNER_PG = _TOKEN_OWNER.replace("?", "%s")
 
 
 def _dummy() -> str:

@@ -219,3 +219,37 @@ def test_cache_is_bounded() -> None:
 def test_cache_key_parts_do_not_run_together() -> None:
     cache = VerifiedCache()
     assert cache.key("ab", "c", "h") != cache.key("a", "bc", "h")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_bearer_token_works_until_revoked_on_both_databases(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Through HTTP: a live token lets its owner in with the owner's role, a wrong one does not,
+    and a revoked one is refused at once (the check reads the database on every request)."""
+    from app.db import db
+    from tests import factories
+    from tests.conftest import PASSWORD, migrated_app
+
+    url = request.getfixturevalue("pg_url") if database == "postgresql" else None
+    app = migrated_app(tmp_path, url)
+    try:
+        with db.write() as conn:
+            factories.user(conn, "viewer", "viewer", PASSWORD)
+            token = users.create_token(conn, "viewer")
+        client = app.test_client()
+
+        def status(secret: str, method: str = "GET") -> int:
+            headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
+            return client.open(
+                "/unifiedconfig/config/bulkjob", method=method, headers=headers
+            ).status_code
+
+        assert status(token) == 200
+        assert status(token, "POST") == 403  # a viewer's token carries the viewer's role
+        assert status(token + "x") == 401
+        with db.write() as conn:
+            users.revoke_tokens(conn, token=token)
+        assert status(token) == 401
+    finally:
+        db.dispose()

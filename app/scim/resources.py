@@ -221,15 +221,19 @@ def loads_body(data: bytes | str, what: str = "body") -> Any:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        children = (
-            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        )
-        if children and depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
+    """Whether a container with something in it sits deeper than ``limit`` levels; walked a
+    level at a time, looking only at containers (a 1,000-operation Bulk is mostly strings)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
+        deeper: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            if children and depth > limit:
+                return True
+            deeper.extend(child for child in children if isinstance(child, dict | list))
+        level = deeper
+        depth += 1
     return False
 
 

@@ -180,16 +180,7 @@ class JobRunner:
             )
             if result.rowcount != 1:
                 return False
-            done = conn.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(cast(lines.c.ok, Integer)), 0),
-                    func.coalesce(func.max(lines.c.line_number), 0),
-                ).where(lines.c.job_id == self.job_id)
-            ).one()
-            self.counts = _Counts(
-                processed=done[0], succeeded=done[1], failed=done[0] - done[1], last_line=done[2]
-            )
+            self.counts = self._committed(conn)
             host = self.settings.host_name
             self.job_type_code = job.job_type
             self.start_ms = now if started_before is None else started_before
@@ -210,9 +201,8 @@ class JobRunner:
                 )
         return True
 
-    def _give_up(self, conn: Connection, claimable: tuple[Any, ...], job: Any) -> bool:
-        """A poison job (each run dies before committing a chunk): fail it instead of running
-        it again. Lines already applied stay applied. Returns False: there is nothing to run."""
+    def _committed(self, conn: Connection) -> _Counts:
+        """The job's counts as its committed lines give them."""
         done = conn.execute(
             select(
                 func.count(),
@@ -220,6 +210,12 @@ class JobRunner:
                 func.coalesce(func.max(lines.c.line_number), 0),
             ).where(lines.c.job_id == self.job_id)
         ).one()
+        return _Counts(done[0], done[1], done[0] - done[1], last_line=done[2])
+
+    def _give_up(self, conn: Connection, claimable: tuple[Any, ...], job: Any) -> bool:
+        """A poison job (each run dies before committing a chunk): fail it instead of running
+        it again. Lines already applied stay applied. Returns False: there is nothing to run."""
+        done = self._committed(conn)
         now = db_now_ms(conn)
         result = conn.execute(
             update(jobs)
@@ -229,24 +225,24 @@ class JobRunner:
                 end_ms=now,
                 lease_owner=None,
                 lease_until_ms=None,
-                processed_records=done[0],
-                succeeded_records=done[1],
-                failed_records=done[0] - done[1],
+                processed_records=done.processed,
+                succeeded_records=done.succeeded,
+                failed_records=done.failed,
             )
         )
         if result.rowcount != 1:
             return False
         runs = job.runs_without_progress
         duration = None if job.start_ms is None else now - job.start_ms
-        totals.finished(conn, job.job_type, JobState.FAILED, done[0], done[0] - done[1], duration)
+        totals.finished(conn, job.job_type, JobState.FAILED, done.processed, done.failed, duration)
         record_notification(conn, self.job_id, now)
         host = (job.lease_owner or "").split(":", 1)[0] or "an unknown worker"
-        self.counts = _Counts(done[0], done[1], done[0] - done[1], last_line=done[2])
+        self.counts = done
         for message in (
             f"Job failed: gave up after {runs} runs that stopped without progress; last on {host}",
             self._summary(),
         ):
-            add_event(conn, self.job_id, message, after_line=done[2], now=now)
+            add_event(conn, self.job_id, message, after_line=done.last_line, now=now)
         self.final_state = JobState.FAILED
         log.error("job %s: gave up after %s runs without progress", self.job_id, runs)
         return False

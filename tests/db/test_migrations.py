@@ -385,14 +385,22 @@ def sqlite_checks(url: str) -> dict[str, Any]:
         }
 
 
+def database_at(
+    database: str, request: pytest.FixtureRequest, sqlite_url: str, revision: str
+) -> str:
+    """The URL of an empty database of kind ``database`` migrated to ``revision``."""
+    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
+    if database == "sqlite":
+        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    command.upgrade(schema.alembic_config(url), revision)
+    return url
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_upgrading_a_database_in_use_keeps_it_and_never_reuses_an_id(
     database: str, request: pytest.FixtureRequest, sqlite_url: str
 ) -> None:
-    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
-    if database == "sqlite":
-        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
-    command.upgrade(schema.alembic_config(url), "0005")
+    url = database_at(database, request, sqlite_url, "0005")
     fill_at_0005(url)
     at_0005 = columns_of(url)
     before = snapshot(url, at_0005)
@@ -445,10 +453,7 @@ def test_0007_keeps_every_agents_agent_id_and_gives_it_as_the_employee_number(
     """SCIM showed the agentId as employeeNumber until 0007: the agentId stays where it is, and
     the new employee number starts as it (what a client read before); downgraded, the agents
     are as they were."""
-    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
-    if database == "sqlite":
-        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
-    command.upgrade(schema.alembic_config(url), "0006")
+    url = database_at(database, request, sqlite_url, "0006")
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
@@ -482,10 +487,7 @@ def test_job_totals_start_from_the_jobs_held(
 ) -> None:
     """Revision 0011: the totals /metrics reads begin at what the jobs table held, so no counter
     falls at the upgrade."""
-    url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_schema_url")
-    if database == "sqlite":
-        Path(sqlite_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
-    command.upgrade(schema.alembic_config(url), "0006")
+    url = database_at(database, request, sqlite_url, "0006")
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

@@ -40,7 +40,9 @@ _UPDATE_SET = (
 
 
 @dataclass(slots=True)
-class _Agent:
+class AgentState:
+    """What a chunk reads of an agent it names, and changes as it decides (also the revert's)."""
+
     id: int
     user_name: str
     key: str
@@ -156,7 +158,7 @@ def _lost_a_race(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RACE_STATES
 
 
-def _read_agents(conn: Connection, keys: set[str], lock: bool = True) -> dict[str, _Agent]:
+def _read_agents(conn: Connection, keys: set[str], lock: bool = True) -> dict[str, AgentState]:
     """The agents holding ``keys``, by key; on PostgreSQL locked in id order (no deadlocks),
     unless ``lock`` is false (a dry run writes nothing).
 
@@ -174,10 +176,12 @@ def _read_agents(conn: Connection, keys: set[str], lock: bool = True) -> dict[st
         marks = ",".join("?" * len(key_list))
         statement = sql(conn, f"{select}WHERE user_name_key IN ({marks})")
         rows = conn.exec_driver_sql(statement, tuple(key_list)).all()
-    return {row[2]: _Agent(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows}
+    return {row[2]: AgentState(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows}
 
 
-def _decide(record: Record, agents: dict[str, _Agent]) -> tuple[Outcome, _Agent | None, str]:
+def _decide(
+    record: Record, agents: dict[str, AgentState]
+) -> tuple[Outcome, AgentState | None, str]:
     """Judge one record against the agents as they stand; return the agent to update, if any."""
     user_name, _first, _last, new_user_name = record.values
     line = record.line_number
@@ -232,7 +236,7 @@ def dry_run_chunk(conn: Connection, records: Sequence[Record], run: Run) -> list
     for key in keys:
         taken = overlay.by_key.get(key)
         if taken is not None:
-            agents[key] = _Agent(taken.agent_id, taken.user_name, key, True, taken.change_stamp)
+            agents[key] = AgentState(taken.agent_id, taken.user_name, key, True, taken.change_stamp)
     outcomes: list[Outcome] = []
     for record in records:
         outcome, agent, new_name = _decide(record, agents)

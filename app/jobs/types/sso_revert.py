@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from app.exceptions import FieldRequired
 from app.jobs.types.base import JobType, Outcome, Record, Run
 from app.jobs.types.csvfile import decode, neutralise
 from app.jobs.types.sso import JOB_TYPE as SSO
+from app.jobs.types.sso import AgentState
 from app.jobs.types.sso_changes import Change
 from app.urls import agent_path
 
@@ -36,15 +36,6 @@ _RESTORE = (
     "change_stamp = change_stamp + 1, modified_ms = ? "
     "WHERE id = ? AND sso_enabled = TRUE AND change_stamp = ?"
 )
-
-
-@dataclass(slots=True)
-class _Agent:
-    id: int
-    user_name: str
-    key: str
-    sso: bool
-    change_stamp: int
 
 
 class _Conflict(Exception):
@@ -157,8 +148,8 @@ def _restore(conn: Connection, records: Sequence[Record], original: int) -> list
 
 
 def _decide(
-    record: Record, by_id: dict[int, _Agent], by_key: dict[str, _Agent], original: int
-) -> tuple[Outcome, _Agent | None]:
+    record: Record, by_id: dict[int, AgentState], by_key: dict[str, AgentState], original: int
+) -> tuple[Outcome, AgentState | None]:
     agent_id, user_name, previous, stamp = record.values
     line = record.line_number
     changed = f"userName: changed since job {original}"
@@ -184,7 +175,7 @@ def _decide(
     return Outcome(line, True, f"Reverted {agent_path(agent.id)}"), agent
 
 
-def _read(conn: Connection, ids: set[int], keys: set[str]) -> list[_Agent]:
+def _read(conn: Connection, ids: set[int], keys: set[str]) -> list[AgentState]:
     """The agents with ``ids`` or holding ``keys``; on PostgreSQL locked in id order."""
     select_ = "SELECT id, user_name, user_name_key, sso_enabled, change_stamp FROM agents "
     if is_postgres(conn):
@@ -197,7 +188,7 @@ def _read(conn: Connection, ids: set[int], keys: set[str]) -> list[_Agent]:
             conn, f"{select_}WHERE id IN ({id_marks}) OR user_name_key IN ({key_marks})"
         )
         rows = conn.exec_driver_sql(statement, (*sorted(ids), *sorted(keys))).all()
-    return [_Agent(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]
+    return [AgentState(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]
 
 
 JOB_TYPE = SsoRevert()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    bindparam,
     func,
     insert,
     select,
@@ -26,7 +27,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.accounts.roles import ROLES
 from app.accounts.throttle import LoginThrottle
 from app.db.models import ApiToken, User, table
-from app.db.sql import now_ms
+from app.db.sql import DriverQuery, now_ms
 from app.exceptions import FieldRequired, FieldTooLong, InvalidInput, NotFound
 
 TOKEN_PREFIX = "bjt_"
@@ -212,27 +213,16 @@ def authenticate_token(engine: Engine, token: str) -> Principal | None:
     """The owner of a live bearer token, or None: one indexed look-up."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
-    # The driver's own connection from the pool: one statement, nothing else around it.
-    # (SQLite runs it as its own transaction; on PostgreSQL the pool's reset ends it.)
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        statement = _TOKEN_OWNER if engine.dialect.paramstyle == "qmark" else _TOKEN_OWNER_PG
-        cursor.execute(statement, (_hash_token(token),))
-        row = cursor.fetchone()
-        cursor.close()
-    finally:
-        connection.close()
-    return None if row is None else Principal(row[0], row[1])
+    row = _TOKEN_OWNER.first(engine, token_hash=_hash_token(token))
+    return None if row is None else Principal(row["username"], row["role"])
 
 
-# Every API request with a bearer token runs it: plain SQL to the driver, nothing to build or
-# look up in a statement cache (README, "Performance").
-_TOKEN_OWNER = (
-    "SELECT users.username, users.role FROM api_tokens JOIN users ON users.id = api_tokens.user_id"
-    " WHERE api_tokens.token_hash = ? AND api_tokens.revoked_ms IS NULL"
+# Every API request with a bearer token runs it (README, "Performance").
+_TOKEN_OWNER = DriverQuery(
+    select(users.c.username, users.c.role)
+    .join_from(tokens, users, users.c.id == tokens.c.user_id)
+    .where(tokens.c.token_hash == bindparam("token_hash"), tokens.c.revoked_ms.is_(None))
 )
-_TOKEN_OWNER_PG = _TOKEN_OWNER.replace("?", "%s")
 
 
 def _dummy() -> str:

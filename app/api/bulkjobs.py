@@ -140,8 +140,7 @@ def list_jobs() -> Response:
 @roles(*READ_JOBS)
 def get_job(job_id: int) -> Response:
     """One job (what a poller asks again and again: one statement)."""
-    with db.read_one() as conn:
-        row = store.get_job(conn, job_id)
+    row = store.poll_job(db.engine, job_id)
     return render(bulk_job_schema.dump(row), "bulkJob", json=wants_json(request))
 
 

@@ -16,13 +16,15 @@ import json as jsonlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
 from flask import Request, Response
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request as BaseRequest
 
 from app.api.schemas import XML_ILLEGAL
@@ -48,8 +50,14 @@ HeadersLike = Headers | Mapping[str, str] | Sequence[tuple[str, str]] | None
 
 def wants_json(request: BaseRequest) -> bool:
     """Whether the caller's Accept prefers JSON; XML otherwise (also for */* or no Accept)."""
+    return _prefers_json(request.headers.get("Accept", ""))
+
+
+@lru_cache(maxsize=256)
+def _prefers_json(accept: str) -> bool:
+    # A client sends the same Accept on every request: parsed once per process, not per poll.
     # text/xml is a candidate so that "text/xml, application/json;q=0.5" stays XML.
-    best = request.accept_mimetypes.best_match(
+    best = parse_accept_header(accept, MIMEAccept).best_match(
         ["application/xml", "text/xml", JSON_MIMETYPE], default="application/xml"
     )
     return best == JSON_MIMETYPE

@@ -16,9 +16,6 @@ if TYPE_CHECKING:
 
 # Execution option naming a connection that will write: SQLite begins it IMMEDIATE.
 IMMEDIATE = "bulkjob_immediate"
-# Execution option naming a connection that runs one statement: SQLite needs no BEGIN for it
-# (the statement is its own transaction), two statements fewer on every poll.
-SINGLE = "bulkjob_single_statement"
 
 
 def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
@@ -38,10 +35,8 @@ def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
 
 def _begin_sqlite(conn: Connection) -> None:
     """Writers take SQLite's write lock up front, so a read-then-write never fails half-way."""
-    options = conn.get_execution_options()
-    if options.get(SINGLE, False):
-        return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -93,12 +88,6 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A connection in a transaction for reading."""
         with self.engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def read_one(self) -> Iterator[Connection]:
-        """A connection for one reading statement (which sees one snapshot by itself)."""
-        with self.engine.connect().execution_options(**{SINGLE: True}) as conn:
             yield conn
 
     @contextmanager

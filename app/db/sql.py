@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Engine, Select, Table, text
 
 
 def now_ms() -> int:
@@ -93,3 +94,64 @@ def ids_after_explicit(conn: Connection, model_table: Table) -> None:
         ),
         {"name": name},
     )
+
+
+class DriverQuery:
+    """A SELECT built with SQLAlchemy, compiled once per dialect and run on the driver's own
+    pooled connection: for the statements every poll runs (README, "Performance"), where
+    SQLAlchemy's execution around one statement costs more than the statement.
+
+    Parameters go to the driver as given (no type conversion: ints and strings only); values
+    come back through the columns' own result processors (SQLite's 0 and 1 become booleans).
+    The statement runs alone: SQLite makes it its own transaction; on PostgreSQL the pool's
+    reset ends it.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.keys = tuple(statement.selected_columns.keys())
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, engine: Engine) -> _Compiled:
+        found = self._compiled.get(engine.dialect.name)
+        if found is None:
+            dialect = engine.dialect
+            compiled = self.statement.compile(dialect=dialect)
+            positions = compiled.positiontup
+            processors = [
+                (index, processor)
+                for index, column in enumerate(self.statement.selected_columns)
+                if (processor := column.type.result_processor(dialect, None)) is not None
+            ]
+            found = _Compiled(
+                compiled.string, None if positions is None else tuple(positions), processors
+            )
+            self._compiled[dialect.name] = found
+        return found
+
+    def first(self, engine: Engine, **params: Any) -> dict[str, Any] | None:
+        """The first row as a mapping of the selected columns' names, or None."""
+        compiled = self._for(engine)
+        positions = compiled.positions
+        args: Any = params if positions is None else tuple(params[key] for key in positions)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(compiled.statement, args)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+        if row is None:
+            return None
+        values = list(row)
+        for index, processor in compiled.processors:
+            values[index] = processor(values[index])
+        return dict(zip(self.keys, values, strict=True))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    statement: str
+    positions: tuple[str, ...] | None  # the parameters' order, for positional drivers
+    processors: Sequence[tuple[int, Callable[[Any], Any]]]  # (column index, result processor)

@@ -56,6 +56,7 @@ def test_every_create_form_can_ask_for_a_dry_run(client: FlaskClient) -> None:
         "real": False,
         "false": False,
     }
+    assert all(type(job["dryRun"]) is bool for job in shown.values())  # true/false, not 1/0
     xml = client.get(f"{JOBS}/{made['raw']}", headers=basic()).get_data(as_text=True)
     assert "<dryRun>true</dryRun>" in xml
     assert "revertOf" not in xml and "revertedBy" not in xml

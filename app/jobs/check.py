@@ -32,11 +32,17 @@ def check_description(description: str | None) -> str:
 
 
 def check_file(
-    content: bytes, job_type: int | None, max_bytes: int, *, uploaded: bool = True
+    content: bytes,
+    job_type: int | None,
+    max_bytes: int,
+    *,
+    uploaded: bool = True,
+    pre_checked: tuple[int, str] | None = None,
 ) -> CheckedFile:
     """Refuse a file before any job exists. ``uploaded``: a CSV upload, whose header chooses
     (or must match) the job type; otherwise ``job_type`` names a type that is not uploaded
-    (a SCIM bulk request)."""
+    (a SCIM bulk request). ``pre_checked``: what the type's own check gave the caller, who
+    has just run it (SCIM's /Bulk parses the request it answers), so it is not run twice."""
     if not content.strip():
         raise FieldRequired("fileContent is required", "fileContent")
     if len(content) > max_bytes:
@@ -51,7 +57,7 @@ def check_file(
         raise FieldRequired("jobType is required", "jobType")
     else:
         chosen = jobtypes.get(job_type)
-    total, encoding = chosen.check(content)
+    total, encoding = chosen.check(content) if pre_checked is None else pre_checked
     return CheckedFile(content, encoding, chosen.code, total)
 
 

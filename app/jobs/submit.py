@@ -32,6 +32,7 @@ def submit(
     revert_of: int | None = None,
     start_after: int | None = None,
     notify_url: str | None = None,
+    pre_checked: tuple[int, str] | None = None,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
@@ -42,13 +43,15 @@ def submit(
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
     sweep of any worker sends it (README: "Nothing accepted is lost"). A job scheduled for
     later (``start_after``, ms since the epoch) is left to the sweep that follows its time;
-    ``notify_url`` is told when the job ends.
+    ``notify_url`` is told when the job ends. ``pre_checked``: see :func:`check_file`.
     """
     settings = app.config["SETTINGS"]
     description = check_description(description)
     check_start_after(start_after, now_ms())
     notify_url = notify.check_url(settings, notify_url)
-    checked = check_file(content, job_type, settings.max_file_bytes, uploaded=uploaded)
+    checked = check_file(
+        content, job_type, settings.max_file_bytes, uploaded=uploaded, pre_checked=pre_checked
+    )
     if dry_run:
         check_dry_run(checked.job_type)
     with db.write() as conn:

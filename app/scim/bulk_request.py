@@ -21,6 +21,7 @@ MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 RESOURCES = {"users": "Users", "groups": "Groups"}
 REFERENCE = re.compile(r"^bulkId:(.+)$", re.DOTALL)
+_REFERENCE_PREFIX = "bulkId:"
 
 
 @dataclass(eq=False)  # compared and hashed by identity
@@ -147,7 +148,7 @@ def _operation(index: int, raw: Any) -> Operation:
     op.data = data
     op.problem = _check(op, path, bulk_id)
     if op.problem is None:
-        references = set(_references(data))
+        references = _references(data)
         reference = _path_reference(op.path)
         if reference is not None:
             references.add(reference)
@@ -175,18 +176,21 @@ def _check(op: Operation, path: Any, bulk_id: Any) -> ScimError | None:
     return None
 
 
-def _references(value: Any) -> Iterator[str]:
-    """The bulkIds that ``bulkId:x`` strings anywhere in ``value`` name."""
-    if isinstance(value, str):
-        match = REFERENCE.match(value)
-        if match:
-            yield match.group(1)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _references(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _references(item)
+def _references(value: Any) -> set[str]:
+    """The bulkIds that ``bulkId:x`` strings anywhere in ``value`` (parsed JSON) name; walked
+    with a stack, not recursion: every operation's data is walked (README, "Performance")."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item.startswith(_REFERENCE_PREFIX) and len(item) > len(_REFERENCE_PREFIX):
+                found.add(item[len(_REFERENCE_PREFIX) :])
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _path_reference(path: str) -> str | None:

@@ -233,7 +233,9 @@ def create_user(
 
 
 _INSERT = insert(agents).returning(agents.c.id)
-_INSERT_MANY = insert(agents).returning(agents.c.id, sort_by_parameter_order=True)
+# Ids come back keyed by the (unique) userName key: asking them in parameter order makes
+# SQLAlchemy insert one row per statement on SQLite, whose RETURNING order is not defined.
+_INSERT_MANY = insert(agents).returning(agents.c.user_name_key, agents.c.id)
 # The columns every new agent's values name (so one executemany takes them all).
 _NEW_COLUMNS = (
     "user_name",
@@ -311,9 +313,9 @@ def insert_users(conn: Connection, prepared: list[dict[str, Any]], new: NewAgent
         row["created_ms"] = row["modified_ms"] = now
         row["description"] = ""
         rows.append(row)
-    ids = [int(found) for found in conn.execute(_INSERT_MANY, rows).scalars()]
+    ids = {key: int(found) for key, found in conn.execute(_INSERT_MANY, rows)}
     _touch_teams(conn, [row["agent_team_id"] for row in rows], now)
-    return ids
+    return [ids[row["user_name_key"]] for row in rows]
 
 
 def replace_user(

@@ -437,6 +437,12 @@ def test_plain_creates_decided_together_keep_every_rule(client: FlaskClient) -> 
     users = [
         client.get(results[i]["location"], headers=basic()).get_json(force=True) for i in (0, 3, 5)
     ]
+    # Each location is its own operation's user (the ids of one insert, matched back).
+    assert [user["userName"] for user in users] == [
+        "batch.a@example.com",
+        "batch.d@example.com",
+        "batch.f@example.com",
+    ]
     numbers = [user[AGENT]["agentId"] for user in users]
     assert numbers[1] == "777777"
     assert users[1][enterprise] == {"employeeNumber": "E-1001"}

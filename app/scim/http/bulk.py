@@ -43,23 +43,25 @@ def bulk() -> Response:
     parsed = bulk_request.loads(content)
     settings = current_app.config["SETTINGS"]
     if _wants_async():
-        return _as_job(content, len(parsed.operations))
+        return _as_job(content, parsed)
     context = scim_bulk.Context(base_url(), settings.scim_default_peripheral, parsed.defined())
     with db.write() as conn:
         results = scim_bulk.run(conn, parsed, context)
     return scim_response(scim_bulk.response(results))
 
 
-def _as_job(content: bytes, operations: int) -> Response:
-    """Store the request as a Queued job and queue it; 202 with the job's Location."""
+def _as_job(content: bytes, parsed: bulk_request.BulkRequest) -> Response:
+    """Store the request as a Queued job and queue it; 202 with the job's Location. (The
+    request was parsed, and so checked, once: the job's check is not run again.)"""
     job_id = submit(
         current_app,
         content,
-        description=f"SCIM bulk request of {operations} operations",
+        description=f"SCIM bulk request of {len(parsed.operations)} operations",
         created_by=g.principal.username,
         job_type=JOB_TYPE.code,
         uploaded=False,
         origin=base_url(),
+        pre_checked=JOB_TYPE.checked(parsed),
     )
     location = f"{request.host_url.rstrip('/')}{job_path(job_id)}"
     return scim_response(None, 202, {"Location": location, "Preference-Applied": "respond-async"})

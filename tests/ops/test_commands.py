@@ -290,3 +290,22 @@ def test_demo_data_jobs_adds_a_consistent_history(
         assert b"lines processed" in log.data
     finally:
         db.dispose()
+
+
+def test_demo_data_leaves_fresh_statistics_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """A bulk load is followed by ANALYZE, so the first job's planner knows the tables' sizes
+    (README, "Performance")."""
+    app = migrated_app(tmp_path, pg_url)
+    try:
+        result = run(app, "demo-data", "--agents", "300", "--jobs", "20", "--seed", "5")
+        assert result.exit_code == 0, result.output
+        with db.read() as conn:
+            analyzed = dict(
+                conn.exec_driver_sql(
+                    "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "WHERE relname IN ('agents', 'agent_teams', 'peripherals', 'jobs')"
+                ).all()
+            )
+        assert analyzed == {"agents": True, "agent_teams": True, "peripherals": True, "jobs": True}
+    finally:
+        db.dispose()

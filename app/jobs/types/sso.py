@@ -30,12 +30,16 @@ _UPDATE = (
 # The same conditional update for a whole chunk in one statement (PostgreSQL). Its unique index
 # is checked row by row, so a chunk where one row takes a name another frees may be refused in
 # one statement though fine in file order: that refusal sends the chunk to the careful path.
+# The ids come twice: as ``a.id = ANY(...)`` they let the planner fetch the chunk's agents by
+# index (it cannot see into unnest, and otherwise scans the whole table for every chunk).
+# Arrays go in binary (%b): psycopg quotes each element of a text array in Python.
 _UPDATE_SET = (
     "UPDATE agents AS a SET user_name = v.user_name, user_name_key = v.user_name_key, "
     "sso_enabled = TRUE, change_stamp = a.change_stamp + 1, modified_ms = v.modified_ms "
-    "FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::int[], %s::int[]) "
+    "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::int[], %b::int[]) "
     "AS v(user_name, user_name_key, modified_ms, id, change_stamp) "
-    "WHERE a.id = v.id AND a.sso_enabled = FALSE AND a.change_stamp = v.change_stamp"
+    "WHERE a.id = ANY(%b::int[]) "
+    "AND a.id = v.id AND a.sso_enabled = FALSE AND a.change_stamp = v.change_stamp"
 )
 
 
@@ -146,7 +150,8 @@ def _update(conn: Connection, updates: list[tuple[str, str, int, int, int]]) -> 
     if not updates or not is_postgres(conn):
         return execute_many(conn, _UPDATE, updates)
     columns = [list(column) for column in zip(*updates, strict=True)]
-    return int(conn.exec_driver_sql(_UPDATE_SET, tuple(columns)).rowcount)
+    ids = columns[3]
+    return int(conn.exec_driver_sql(_UPDATE_SET, (*columns, ids)).rowcount)
 
 
 # PostgreSQL: deadlock detected, serialization failure, lock not available.
@@ -169,7 +174,8 @@ def _read_agents(conn: Connection, keys: set[str], lock: bool = True) -> dict[st
     select = "SELECT id, user_name, user_name_key, sso_enabled, change_stamp FROM agents "
     key_list = sorted(keys)
     if is_postgres(conn):
-        statement = select + "WHERE user_name_key = ANY(%s) ORDER BY id"
+        # The keys in binary (%b): psycopg quotes each element of a text array in Python.
+        statement = select + "WHERE user_name_key = ANY(%b::text[]) ORDER BY id"
         statement += " FOR UPDATE" if lock else ""
         rows = conn.exec_driver_sql(statement, (key_list,)).all()
     else:

@@ -47,6 +47,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 HeadersLike = Headers | Mapping[str, str] | Sequence[tuple[str, str]] | None
 
+# Compact JSON, ASCII only; one encoder (json.dumps with arguments builds one per call).
+_to_json = jsonlib.JSONEncoder(separators=(",", ":")).encode
+
 
 def wants_json(request: BaseRequest) -> bool:
     """Whether the caller's Accept prefers JSON; XML otherwise (also for */* or no Accept)."""
@@ -80,7 +83,7 @@ def render(
     """
     if json:
         tree = _prune({root: data} if _is_list(data) else data)
-        body = jsonlib.dumps(tree, separators=(",", ":")).encode("ascii")
+        body = _to_json(tree).encode("ascii")
         return Response(body, status=status, headers=headers, mimetype=JSON_MIMETYPE)
     return Response(
         to_xml(data, root), status=status, headers=headers, content_type=XML_CONTENT_TYPE

@@ -56,7 +56,10 @@ class ValidationFailed(InvalidInput):
 
 
 def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+    # dict first: checking against the Mapping ABC alone costs more than the look-up.
+    if isinstance(obj, (dict, Mapping)):
+        return obj.get(name)
+    return getattr(obj, name, None)
 
 
 # --- dumping ---------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ class _DumpSchema(Schema):
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         # Rows are tuples with attributes: marshmallow's default tries obj[attr] first and
         # pays for a TypeError on every field of every row.
-        if isinstance(obj, Mapping):
+        if isinstance(obj, (dict, Mapping)):
             return obj.get(attr, default)
         return getattr(obj, attr, default)
 

@@ -22,7 +22,7 @@ from tests.live import service_env, stop_group
 
 WEB_CONCURRENCY = 4
 DURATION = "10s"
-ROUNDS = 2
+ROUNDS = 3
 
 _REQUESTS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _P99 = re.compile(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)

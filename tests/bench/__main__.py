@@ -181,6 +181,10 @@ def main() -> int:
             f"{poll['bare_errors']} errors"
         )
         print(
+            f"    CPU per request (gunicorn workers, user + system): ours "
+            f"{poll['ours_cpu_us']:.0f} us, bare {poll['bare_cpu_us']:.0f} us"
+        )
+        print(
             f"    ratio: {poll['ours_rps'] / poll['bare_rps']:.2f}x the requests/s "
             f"(target >= 0.5), p99 {poll['ours_p99_ms'] / poll['bare_p99_ms']:.2f}x (target <= 2)"
         )

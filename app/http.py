@@ -77,9 +77,11 @@ def status_of(error: ServiceError) -> int:
 
 def security_headers(response: Response, policy: str = NOTHING_POLICY) -> Response:
     """Add any security header the response does not already carry."""
-    response.headers.setdefault("Content-Security-Policy", policy)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # One pass over the headers there are (every response runs this; a setdefault per header
+    # would search them once for each).
+    present = {name.lower() for name, _value in response.headers.items()}
+    wanted = [("Content-Security-Policy", policy), *SECURITY_HEADERS.items()]
+    response.headers.extend([pair for pair in wanted if pair[0].lower() not in present])
     return response
 
 

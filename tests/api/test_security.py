@@ -47,7 +47,9 @@ def test_every_response_carries_the_security_headers(
 
 
 def test_the_console_keeps_its_own_policy(client: FlaskClient) -> None:
-    csp = client.get("/login").headers["Content-Security-Policy"]
+    login = client.get("/login").headers
+    assert len(login.getlist("Content-Security-Policy")) == 1  # its own, not one added beside
+    csp = login["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "form-action 'self'" in csp
     api = client.get(f"{BASE}/agent", headers=basic()).headers["Content-Security-Policy"]
     assert api.startswith("default-src 'none'")

@@ -113,9 +113,10 @@ class DriverQuery:
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, engine: Engine) -> _Compiled:
-        found = self._compiled.get(engine.dialect.name)
+        dialect = engine.dialect
+        key = f"{dialect.name}+{dialect.driver}"
+        found = self._compiled.get(key)
         if found is None:
-            dialect = engine.dialect
             compiled = self.statement.compile(dialect=dialect)
             positions = compiled.positiontup
             processors = [
@@ -126,7 +127,7 @@ class DriverQuery:
             found = _Compiled(
                 compiled.string, None if positions is None else tuple(positions), processors
             )
-            self._compiled[dialect.name] = found
+            self._compiled[key] = found
         return found
 
     def first(self, engine: Engine, **params: Any) -> dict[str, Any] | None:

@@ -131,7 +131,9 @@ def _xml_text(value: Any) -> str:
 
 def _prune(value: Any) -> Any:
     """The JSON tree: None left out, as in XML."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (str, int, float)):  # the leaves, most values: no ABC check for them
+        return value
+    if isinstance(value, (dict, Mapping)):
         return {key: _prune(child) for key, child in value.items() if child is not None}
     if _is_list(value):
         return [_prune(item) for item in value if item is not None]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db.models import Agent, table
 from app.scim import groups as scim_groups
 from app.scim import users as scim_users
-from app.scim.bulk_request import REFERENCE, RESOURCES, BulkRequest, Operation, plan
+from app.scim.bulk_request import RESOURCES, BulkRequest, Operation, plan, reference
 from app.scim.exceptions import Conflict, ScimError
 
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -298,10 +298,9 @@ def _execute(conn: Connection, op: Operation, context: Context) -> Result:
 
 
 def _resolve(value: str, context: Context) -> str:
-    match = REFERENCE.match(value)
-    if match is None:
+    bulk_id = reference(value)
+    if bulk_id is None:
         return value
-    bulk_id = match.group(1)
     found = context.resolved.get(bulk_id)
     if found is not None:
         return found

@@ -7,7 +7,6 @@ Lenient where the seed vendors' clients need it: names are matched case-insensit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +19,7 @@ MAX_OPERATIONS = 1000
 MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 RESOURCES = {"users": "Users", "groups": "Groups"}
-REFERENCE = re.compile(r"^bulkId:(.+)$", re.DOTALL)
-_REFERENCE_PREFIX = "bulkId:"
+REFERENCE_PREFIX = "bulkId:"
 
 
 @dataclass(eq=False)  # compared and hashed by identity
@@ -184,8 +182,8 @@ def _references(value: Any) -> set[str]:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if item.startswith(_REFERENCE_PREFIX) and len(item) > len(_REFERENCE_PREFIX):
-                found.add(item[len(_REFERENCE_PREFIX) :])
+            if item.startswith(REFERENCE_PREFIX) and (bulk_id := reference(item)) is not None:
+                found.add(bulk_id)
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -193,10 +191,16 @@ def _references(value: Any) -> set[str]:
     return found
 
 
+def reference(value: str) -> str | None:
+    """The bulkId a ``bulkId:x`` value names (RFC 7644 §3.7.2), or None for any other value."""
+    if value.startswith(REFERENCE_PREFIX) and len(value) > len(REFERENCE_PREFIX):
+        return value[len(REFERENCE_PREFIX) :]
+    return None
+
+
 def _path_reference(path: str) -> str | None:
     parts = path.strip("/").split("/")
-    match = REFERENCE.match(parts[1]) if len(parts) == 2 else None
-    return match.group(1) if match else None
+    return reference(parts[1]) if len(parts) == 2 else None
 
 
 # --- ordering --------------------------------------------------------------------------------

@@ -55,11 +55,12 @@ class ValidationFailed(InvalidInput):
         return self.items
 
 
-def _get(obj: Any, name: str) -> Any:
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    """``name`` of a row (by attribute) or of a mapping (by key)."""
     # dict first: checking against the Mapping ABC alone costs more than the look-up.
     if isinstance(obj, (dict, Mapping)):
-        return obj.get(name)
-    return getattr(obj, name, None)
+        return obj.get(name, default)
+    return getattr(obj, name, default)
 
 
 # --- dumping ---------------------------------------------------------------------------------
@@ -71,9 +72,7 @@ class _DumpSchema(Schema):
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         # Rows are tuples with attributes: marshmallow's default tries obj[attr] first and
         # pays for a TypeError on every field of every row.
-        if isinstance(obj, (dict, Mapping)):
-            return obj.get(attr, default)
-        return getattr(obj, attr, default)
+        return _get(obj, attr, default)
 
     @post_dump
     def _omit_none(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.sql import release_readers
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -70,8 +72,7 @@ class Database:
         app.extensions["bulkjob.db"] = self
 
     def bind(self, url: str) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
+        self.dispose()
         self._engine = make_engine(url)
         self.sessionmaker.configure(bind=self._engine)
 
@@ -98,6 +99,7 @@ class Database:
 
     def dispose(self) -> None:
         if self._engine is not None:
+            release_readers(self._engine)
             self._engine.dispose()
 
 

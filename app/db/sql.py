@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, text
+from sqlalchemy import Connection, Engine, Select, Table, exc, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import Pool
 
 
 def now_ms() -> int:
@@ -97,14 +100,16 @@ def ids_after_explicit(conn: Connection, model_table: Table) -> None:
 
 
 class DriverQuery:
-    """A SELECT built with SQLAlchemy, compiled once per dialect and run on the driver's own
-    pooled connection: for the statements every poll runs (README, "Performance"), where
-    SQLAlchemy's execution around one statement costs more than the statement.
+    """A SELECT built with SQLAlchemy, compiled once per dialect and run by the driver itself on
+    a reader connection (:class:`_Readers`): for the statements every poll runs (README,
+    "Performance"), where SQLAlchemy's execution and its pool's check-out and check-in around
+    one statement cost more than the statement.
 
     Parameters go to the driver as given (no type conversion: ints and strings only); values
     come back through the columns' own result processors (SQLite's 0 and 1 become booleans).
-    The statement runs alone: SQLite makes it its own transaction; on PostgreSQL the pool's
-    reset ends it.
+    The statement runs alone, in autocommit: it is its own transaction on either database.
+    A driver error is raised as SQLAlchemy's (``sqlalchemy.exc.OperationalError`` when the
+    database is down, which the API answers with 503).
     """
 
     def __init__(self, statement: Select[Any]) -> None:
@@ -135,14 +140,34 @@ class DriverQuery:
         compiled = self._for(engine)
         positions = compiled.positions
         args: Any = params if positions is None else tuple(params[key] for key in positions)
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(compiled.statement, args)
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()
+        readers = _readers(engine)
+        for retry in (False, True):
+            connection = readers.take()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(compiled.statement, args)
+                row = cursor.fetchone()
+                cursor.close()
+            except engine.dialect.loaded_dbapi.Error as error:
+                lost = engine.dialect.is_disconnect(error, connection, None)
+                with contextlib.suppress(Exception):  # a dead connection may fail to close
+                    connection.close()
+                if lost:
+                    # The server went away (a restart): the idle readers are as dead as this
+                    # one. One new connection is tried, as the pool's pre-ping would have.
+                    readers.close_idle()
+                if retry or not lost:
+                    raise exc.DBAPIError.instance(
+                        compiled.statement,
+                        args,
+                        error,
+                        engine.dialect.loaded_dbapi.Error,
+                        dialect=engine.dialect,
+                        connection_invalidated=lost,
+                    ) from error
+            else:
+                readers.give(connection)
+                break
         if row is None:
             return None
         values = list(row)
@@ -156,3 +181,71 @@ class _Compiled:
     statement: str
     positions: tuple[str, ...] | None  # the parameters' order, for positional drivers
     processors: Sequence[tuple[int, Callable[[Any], Any]]]  # (column index, result processor)
+
+
+class _Readers:
+    """The connections :class:`DriverQuery` runs on, for one engine's pool: each taken from the
+    pool once (so the pool's connect-time settings and its pre-ping apply), detached from it and
+    put in autocommit, then lent to one statement at a time. Lending one is a list's pop and
+    append, where the pool's check-out and check-in cost as much as the query (README,
+    "Performance"). There are as many as statements have run at once in this process: one per
+    thread that polls."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.idle: list[DBAPIConnection] = []  # popped and appended: atomic in CPython
+        self.released = False
+
+    def take(self) -> DBAPIConnection:
+        try:
+            return self.idle.pop()
+        except IndexError:
+            pass
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # ours to close from now on; the pool may open another in its place
+        connection = pooled.dbapi_connection
+        if connection is None:  # pragma: no cover - a checked-out connection always has one
+            raise RuntimeError("the pool lent no driver connection")
+        try:
+            connection.rollback()  # what the pre-ping's SELECT may have begun
+            self.engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def give(self, connection: DBAPIConnection) -> None:
+        if self.released:
+            connection.close()
+        else:
+            self.idle.append(connection)
+
+    def close_idle(self) -> None:
+        while self.idle:
+            try:
+                connection = self.idle.pop()
+            except IndexError:  # another thread took the last one
+                break
+            with contextlib.suppress(Exception):  # a dead connection may fail to close
+                connection.close()
+
+
+# By pool, not engine: a forked process disposes of its engine (worker/lifecycle.py), which
+# gives the engine a new pool, so it opens readers of its own and never touches its parent's.
+_READERS: dict[Pool, _Readers] = {}
+
+
+def _readers(engine: Engine) -> _Readers:
+    found = _READERS.get(engine.pool)
+    if found is None:
+        found = _READERS.setdefault(engine.pool, _Readers(engine))
+    return found
+
+
+def release_readers(engine: Engine) -> None:
+    """Close the reader connections of ``engine``'s pool; call before disposing of the engine.
+    Readers lent at the time are closed when they come back."""
+    readers = _READERS.pop(engine.pool, None)
+    if readers is not None:
+        readers.released = True
+        readers.close_idle()

@@ -3,14 +3,17 @@ the same values SQLAlchemy's own execution does, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 from flask import Flask
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, column, select, text, update
+from sqlalchemy import table as table_clause
 
-from app.db import db
+from app.db import db, sql
 from app.db.models import Job, table
 from app.db.sql import DriverQuery
 from app.jobs import store
@@ -56,3 +59,104 @@ def test_no_row_is_none_and_parameters_go_by_name(any_app: Flask) -> None:
     assert query.first(db.engine, after=first, text="same") == {"id": second, "description": "same"}
     assert query.first(db.engine, after=second, text="same") is None
     assert query.first(db.engine, after=0, text="other") is None
+
+
+@pytest.fixture
+def pg_app(pg_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield migrated_app(tmp_path, pg_url)
+    db.dispose()
+
+
+def polled_job() -> int:
+    """A job stored and polled once: one reader is idle afterwards."""
+    with db.write() as conn:
+        job_id = factories.stored_job(conn, CSV, "poll me")
+    assert store.poll_job(db.engine, job_id)["id"] == job_id
+    return job_id
+
+
+def test_statements_share_one_reader_outside_the_pool(any_app: Flask) -> None:
+    job_id = polled_job()
+    for _ in range(2):
+        assert store.poll_job(db.engine, job_id)["id"] == job_id
+
+    # One driver connection, lent and given back, none left checked out of SQLAlchemy's pool.
+    assert len(sql._readers(db.engine).idle) == 1
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_reader_holds_no_transaction_between_statements(pg_app: Flask) -> None:
+    polled_job()
+    with db.read() as conn:
+        # Everyone else's sessions on this database: the reader is idle, not "idle in
+        # transaction" (which would hold a snapshot and block DDL such as migrations).
+        states = conn.execute(
+            text(
+                "SELECT state FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        assert "idle in transaction" not in list(states)
+
+
+def test_a_reader_whose_server_went_away_is_replaced(pg_app: Flask) -> None:
+    job_id = polled_job()
+    (reader,) = sql._readers(db.engine).idle
+    with db.write() as conn:
+        # What a server restart does to the sessions it had.
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": reader.info.backend_pid})
+
+    assert store.poll_job(db.engine, job_id)["id"] == job_id
+    assert sql._readers(db.engine).idle != [reader]
+
+
+def test_driver_errors_are_sqlalchemys(any_app: Flask) -> None:
+    with db.write() as conn:
+        conn.execute(text("CREATE TABLE scratch (id INTEGER)"))
+    query = DriverQuery(select(column("id")).select_from(table_clause("scratch")))
+    assert query.first(db.engine) is None
+    with db.write() as conn:
+        conn.execute(text("DROP TABLE scratch"))
+
+    # As SQLAlchemy raises them (the API maps OperationalError, a database that is down, to 503).
+    with pytest.raises(sqlalchemy.exc.DBAPIError):
+        query.first(db.engine)
+    # The connection that failed is not lent again; the next statement still runs.
+    with db.write() as conn:
+        job_id = factories.stored_job(conn, CSV, "after")
+    assert store.poll_job(db.engine, job_id)["description"] == "after"
+
+
+def test_disposing_closes_the_readers(any_app: Flask) -> None:
+    polled_job()
+    (reader,) = sql._readers(db.engine).idle
+
+    db.dispose()
+
+    with pytest.raises(Exception, match=r"(?i)closed"):
+        reader.cursor().execute("SELECT 1")
+
+
+def test_a_forked_child_opens_its_own_reader(any_app: Flask) -> None:
+    job_id = polled_job()
+    (parent_reader,) = sql._readers(db.engine).idle
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        status = 1
+        try:
+            db.engine.dispose(close=False)  # as worker/lifecycle.py does after a fork
+            polled = store.poll_job(db.engine, job_id)
+            status = (
+                0
+                if polled["id"] == job_id and parent_reader not in sql._readers(db.engine).idle
+                else 2
+            )
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's reader was neither used nor closed by the child.
+    assert sql._readers(db.engine).idle == [parent_reader]
+    assert store.poll_job(db.engine, job_id)["id"] == job_id

@@ -81,13 +81,21 @@ def render(
     A list is rendered with ``root`` as its wrapper: ``render(errors, "apiErrors")`` gives
     ``<apiErrors><apiError>...</apiError></apiErrors>``, or ``{"apiErrors": [...]}`` in JSON.
     """
+    return respond(render_body(data, root, json), json, status, headers)
+
+
+def render_body(data: Mapping[str, Any] | Sequence[Any], root: str, json: bool) -> bytes:
+    """The body :func:`render` answers with."""
     if json:
-        tree = _prune({root: data} if _is_list(data) else data)
-        body = _to_json(tree).encode("ascii")
+        return _to_json(_prune({root: data} if _is_list(data) else data)).encode("ascii")
+    return to_xml(data, root)
+
+
+def respond(body: bytes, json: bool, status: int = 200, headers: HeadersLike = None) -> Response:
+    """A rendered body (:func:`render_body`) as the response, with its media type."""
+    if json:
         return Response(body, status=status, headers=headers, mimetype=JSON_MIMETYPE)
-    return Response(
-        to_xml(data, root), status=status, headers=headers, content_type=XML_CONTENT_TYPE
-    )
+    return Response(body, status=status, headers=headers, content_type=XML_CONTENT_TYPE)
 
 
 def to_xml(data: Mapping[str, Any] | Sequence[Any], root: str) -> bytes:

@@ -224,6 +224,30 @@ def test_bearer_token(app: Flask, client: FlaskClient) -> None:
     assert client.get(f"{BASE}/bulkjob", headers=bad).status_code == 401
 
 
+def test_a_poll_shows_what_changed_since_the_last_one(app: Flask, client: FlaskClient) -> None:
+    # A job's body is rendered once per state (README, "Performance"): a counter the engine moves
+    # without touching changeStamp must still show on the next poll, in JSON and in XML.
+    from sqlalchemy import update
+
+    from app.db.models import Job, table
+
+    job_id = job_id_of(create(client, description="counted"))
+    url = f"{BASE}/bulkjob/{job_id}"
+    first_json = client.get(url, headers={**basic(), **JSON}).get_json()
+    first_xml = ET.fromstring(client.get(url, headers=basic()).data)
+    assert first_json["processedRecords"] == 0
+    assert first_xml.findtext("processedRecords") == "0"
+    jobs = table(Job)
+    with db.write() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(processed_records=1))
+
+    again = client.get(url, headers={**basic(), **JSON}).get_json()
+    assert again == {**first_json, "processedRecords": 1}
+    again_xml = ET.fromstring(client.get(url, headers=basic()).data)
+    assert again_xml.findtext("processedRecords") == "1"
+    assert again_xml.findtext("changeStamp") == first_xml.findtext("changeStamp")
+
+
 # List ----------------------------------------------------------------------------------------
 
 

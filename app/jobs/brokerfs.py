@@ -5,6 +5,9 @@ still empty and stop with "Unrecoverable error: JSONDecodeError" (kombu issue #1
 happened here when a worker's sweeper re-sent a job while the same worker polled: that worker
 consumed nothing more. Here a message is written under a name consumers skip (it does not end
 in ``.<queue>.msg``) and renamed into place; a rename within one folder is atomic.
+
+One wait for messages also lasts at most DRAIN_SECONDS, so a worker on this broker stops within
+about a second of SIGTERM, not several.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from kombu.utils.json import dumps
 
 # Celery's ``broker_transport`` for a ``filesystem://`` broker URL (app.queue).
 TRANSPORT = "app.jobs.brokerfs:Transport"
+DRAIN_SECONDS = 0.5  # the longest one wait for messages lasts (see Transport.drain_events)
 
 
 class Channel(filesystem.Channel):
@@ -39,3 +43,11 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    def drain_events(self, connection: Any, timeout: Any = None, **_kwargs: Any) -> Any:
+        # Celery's loop for polling transports waits up to 2 s per call, and calls once more
+        # after a shutdown signal: a worker took about 4 s to begin stopping on SIGTERM. Shorter
+        # calls let it stop within about a second; the folder is polled as often as before.
+        if timeout is not None:
+            timeout = min(timeout, DRAIN_SECONDS)
+        return super().drain_events(connection, timeout=timeout)

@@ -201,6 +201,18 @@ class _Readers:
             return self.idle.pop()
         except IndexError:
             pass
+        dialect = self.engine.dialect
+        try:
+            return self._open()
+        except dialect.loaded_dbapi.Error as error:
+            # The pool's connect raises the driver's own error (a refused connection while the
+            # server is down): wrapped as SQLAlchemy's, as every other query's is, so the API
+            # answers it with 503 like any database outage (README, "Reliability").
+            raise exc.DBAPIError.instance(
+                None, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+
+    def _open(self) -> DBAPIConnection:
         pooled = self.engine.raw_connection()
         pooled.detach()  # ours to close from now on; the pool may open another in its place
         connection = pooled.dbapi_connection

@@ -160,3 +160,16 @@ def test_a_forked_child_opens_its_own_reader(any_app: Flask) -> None:
     # The parent's reader was neither used nor closed by the child.
     assert sql._readers(db.engine).idle == [parent_reader]
     assert store.poll_job(db.engine, job_id)["id"] == job_id
+
+
+def test_a_reader_that_cannot_connect_raises_sqlalchemys_error(tmp_path: Path) -> None:
+    # Nothing listens on port 1: the pool's connect is refused, as it is while PostgreSQL is
+    # down. The driver's own error must not reach the API's error handler unwrapped (a 500).
+    engine = sqlalchemy.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    try:
+        query = DriverQuery(select(jobs.c.id).where(jobs.c.id == bindparam("id")))
+        with pytest.raises(sqlalchemy.exc.OperationalError):
+            query.first(engine, id=1)
+    finally:
+        sql.release_readers(engine)
+        engine.dispose()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from app.accounts import users
 from app.db import db
 from tests.conftest import basic, services_unavailable
 from tests.e2e.test_reliability import assert_exactly_once, big_job, build_stack
@@ -66,6 +67,11 @@ def test_job_survives_cut_connections_and_a_server_restart(
     http = httpx.Client(base_url=f"http://127.0.0.1:{web.port}", headers=basic(), timeout=30)
     try:
         web.wait_ready()
+        with db.write() as conn:
+            token = users.create_token(conn, "admin")
+        # Scripts poll with a bearer token: the token check runs on the web node's readers
+        # (app/db/sql.py), which must open a new connection once the server is gone.
+        bearer = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         names, csv_text = big_job(ROWS)
         stack.worker("worker-1")
         created = http.post(JOBS, json={"fileContent": csv_text, "description": "outage"})
@@ -85,7 +91,9 @@ def test_job_survives_cut_connections_and_a_server_restart(
             timeout=60,
         )
 
-        # 2. The server stops for a few seconds, mid-job.
+        # 2. The server stops for a few seconds, mid-job (after bearer polls left readers open).
+        for _ in range(8):
+            assert http.get(JOBS, headers=bearer).status_code == 200
         at_stop = job()["processedRecords"]
         assert at_stop < ROWS, "the job ended before the restart: the worker was never tested"
         cluster.stop()
@@ -93,10 +101,16 @@ def test_job_survives_cut_connections_and_a_server_restart(
         during = http.get(location, headers={"Accept": "application/json"})
         ready = http.get("/ready")
         listing = http.get(JOBS, headers={"Accept": "application/json"})
+        # Every gunicorn worker's idle reader is dead now: each poll finds its own dead, then
+        # fails to open a new one while the server refuses connections.
+        polls = [http.get(JOBS, headers=bearer) for _ in range(8)]
         assert during.status_code == 503, during.text
         assert "serviceUnavailable" in during.text
         assert during.headers.get("Retry-After") == "5"
         assert listing.status_code == 503 and "serviceUnavailable" in listing.text
+        for poll in polls:
+            assert poll.status_code == 503 and "serviceUnavailable" in poll.text, poll.text
+            assert poll.headers.get("Retry-After") == "5"
         assert ready.status_code == 503 and ready.json()["down"] == ["database"], ready.text
         time.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - stopped)))
         assert job_state_unreachable(http, location)

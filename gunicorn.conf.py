@@ -7,6 +7,15 @@ import gc
 from typing import Any
 
 
+def on_starting(server: Any) -> None:
+    """Check the settings once, in the master, before any worker starts: a malformed one stops
+    gunicorn with one line naming it (``app.load_settings``), where a worker failing to load
+    the app would be started again and again."""
+    from app import load_settings
+
+    load_settings()
+
+
 def post_worker_init(worker: Any) -> None:
     """Once the app is loaded, keep what start-up built out of the cyclic garbage collector's
     way (``gc.freeze``): a full collection then walks a request's objects, not the whole

@@ -15,6 +15,25 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 
+def load_settings() -> Settings:
+    """The settings from the environment, each read at start-up checked; a malformed one stops
+    the process (web, worker, every ``flask`` command) with one line naming the setting and its
+    value, and a non-zero exit (docs/configuration.md)."""
+    from app.config import Settings, SettingsError
+    from app.jobs import maintenance
+
+    try:
+        settings = Settings.from_env()
+        maintenance.windows(settings.maintenance_windows)
+    except SettingsError as error:
+        raise SystemExit(f"bulkjob: {error}") from None
+    except ValueError as error:  # the windows' parser names what is wrong, not the variable
+        raise SystemExit(
+            f"bulkjob: BULKJOB_MAINTENANCE_WINDOWS={settings.maintenance_windows!r}: {error}"
+        ) from None
+    return settings
+
+
 def create_app(
     settings: Settings | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Flask:
@@ -27,18 +46,16 @@ def create_app(
 
     from app import api, console, http, ops
     from app.accounts.throttle import login_throttle, store_for
-    from app.config import Settings
     from app.db import db
     from app.jobs import maintenance
     from app.jobs.queue import celery_init_app
     from app.ops import commands
     from app.scim import http as scim_http
 
-    settings = settings or Settings.from_env()
+    settings = settings or load_settings()
     if overrides:
         settings = settings.replace(**overrides)
-    # A malformed BULKJOB_MAINTENANCE_WINDOWS stops the service here, naming it.
-    maintenance.windows(settings.maintenance_windows)
+        maintenance.windows(settings.maintenance_windows)  # ValueError for a malformed one
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     templates = Path(__file__).resolve().parent.parent / "templates"
     app = Flask(__name__, template_folder=str(templates), static_folder=str(templates / "static"))

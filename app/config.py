@@ -13,8 +13,23 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 MAX_FILE_BYTES = 3 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# The names Python's logging knows; the first is the default.
+LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "WARN", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be used; the message names the variable and the value.
+    Every process stops on one at start-up with that one line (:func:`app.load_settings`)."""
+
+    def __init__(self, name: str, raw: str | None, why: str) -> None:
+        # A value that may hold a password (DATABASE_URL) is not repeated: raw is None.
+        super().__init__(f"{name}: {why}" if raw is None else f"{name}={raw!r}: {why}")
+        self.name = name
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -24,7 +39,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+        raise SettingsError(name, raw, "must be a whole number") from exc
 
 
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:
@@ -41,17 +56,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from exc
+        raise SettingsError(name, raw, "must be a number") from exc
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     """One of ``choices`` (case-insensitive); the first when unset."""
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
+    raw = env.get(name) or ""
+    value = raw.strip().lower()
+    if not value:
         return choices[0]
-    if raw not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
-    return raw
+    if value not in choices:
+        raise SettingsError(name, raw, f"must be one of {', '.join(choices)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,12 @@ class Settings:
             database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
         elif database_url.startswith("postgresql://"):
             database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        try:
+            make_url(database_url)
+        except ArgumentError:
+            raise SettingsError(
+                "DATABASE_URL", None, "is not a database URL (dialect+driver://user@host/name)"
+            ) from None
         broker_url = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "filesystem://"
         return cls(
             data_dir=data_dir,
@@ -119,7 +141,7 @@ class Settings:
             maintenance_windows=env.get("BULKJOB_MAINTENANCE_WINDOWS") or "",
             max_attempts=max(1, _int(env, "BULKJOB_MAX_ATTEMPTS", 5)),
             template_limit=max(1, _int(env, "BULKJOB_TEMPLATE_LIMIT", 12000)),
-            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            log_level=_choice(env, "LOG_LEVEL", tuple(n.lower() for n in LOG_LEVELS)).upper(),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
             scim_default_peripheral=_optional_int(env, "SCIM_DEFAULT_PERIPHERAL"),
             auth_failure_limit=max(1, _int(env, "BULKJOB_AUTH_FAILURE_LIMIT", 10)),

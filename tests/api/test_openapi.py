@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,10 +66,12 @@ def _seed() -> None:
 
 
 def test_schemathesis_finds_no_server_error_and_no_broken_response(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Generated requests (valid Basic credentials) against every operation: no 5xx, and
     every answer (status, content type, headers, body) is what the document says."""
+    # schemathesis keeps its cache and crash reports under ./.schemathesis: out of the tree.
+    monkeypatch.chdir(tmp_path)
     _seed()
     for _ in range(2):  # a few jobs, so ids 1 and 2 exist for the job operations
         body = {"fileContent": factories.csv_text([["asmith", "A", "S", "asmith@sso"]])}

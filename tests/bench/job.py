@@ -124,12 +124,18 @@ def _post_and_wait(client: Any, content: bytes, query: str) -> tuple[dict[str, A
         headers=basic_auth(),
     )
     assert response.status_code == 201, response.get_data(as_text=True)
-    location = response.headers["Location"].replace("http://localhost", "")
+    body = _wait(client, response.headers["Location"])
+    return body, time.perf_counter() - posted
+
+
+def _wait(client: Any, location: str) -> dict[str, Any]:
+    """Poll the job (every 10 ms) to its end; its JSON."""
+    location = location.replace("http://localhost", "")
     while True:
         job = client.get(location, headers={**basic_auth(), "Accept": "application/json"})
         body: dict[str, Any] = job.get_json()
         if body["jobState"] not in (1, 2):
-            return body, time.perf_counter() - posted
+            return body
         time.sleep(0.01)
 
 
@@ -138,15 +144,17 @@ def _processing(body: dict[str, Any]) -> float:
 
 
 def run_jobs(app: Any, work: Path, content: bytes) -> dict[str, Any]:
-    """The file as a dry run, then as the real job (the dry run meets the directory the real
-    job then changes), by one real worker process; the figures of both."""
+    """The file as a user meets it: the real job first, on a worker just started and a
+    directory nothing has read yet; then its revert (which gives the directory back as it was),
+    then the dry run of the same file against that directory. The figures of all three."""
     worker = Worker(app.config["SETTINGS"], "bench-worker", work)
     try:
         worker.wait_ready(60)
         client = app.test_client()
-        dry, _ = _post_and_wait(client, content, "&dryRun=true")
         with PeakRss(worker.process.pid) as rss:
             body, post_to_final = _post_and_wait(client, content, "")
+        revert = _revert_and_wait(client, body["id"])
+        dry, _ = _post_and_wait(client, content, "&dryRun=true")
     finally:
         worker.stop()
     return {
@@ -156,10 +164,18 @@ def run_jobs(app: Any, work: Path, content: bytes) -> dict[str, Any]:
         "processing": _processing(body),
         "post_to_final": post_to_final,
         "peak_rss_mb": rss.peak / 1024 / 1024,
+        "revert": _processing(revert),
+        "reverted": revert["succeededRecords"],
         "dry_run": _processing(dry),
         "dry_run_same": (dry["succeededRecords"], dry["failedRecords"])
         == (body["succeededRecords"], body["failedRecords"]),
     }
+
+
+def _revert_and_wait(client: Any, job_id: int) -> dict[str, Any]:
+    response = client.post(f"/unifiedconfig/config/bulkjob/{job_id}/revert", headers=basic_auth())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return _wait(client, response.headers["Location"])
 
 
 def sqlite_benchmark(work: Path) -> dict[str, Any]:

@@ -118,4 +118,6 @@ def polling_benchmark(settings: Any, token: str, job_id: int, work: Path) -> dic
         "bare_errors": sum(r["errors"] for r in bare),
         "ours_cpu_us": statistics.median(r["cpu_us"] for r in ours),
         "bare_cpu_us": statistics.median(r["cpu_us"] for r in bare),
+        # Each round's p99, ours beside the bare endpoint's right after it.
+        "p99_pairs": [(o["p99_ms"], b["p99_ms"]) for o, b in zip(ours, bare, strict=True)],
     }

@@ -26,9 +26,10 @@ def peripheral(conn: Connection, id: int = 5000, name: str = "CUCM_PG_1") -> int
 
 def team(conn: Connection, id: int, peripheral_id: int = 5000, name: str | None = None) -> int:
     peripheral(conn, peripheral_id)
+    name = name or f"Team {id}"
     conn.execute(
         insert(table(AgentTeam)).values(
-            id=id, name=name or f"Team {id}", peripheral_id=peripheral_id
+            id=id, name=name, name_key=name.lower(), peripheral_id=peripheral_id
         )
     )
     # PostgreSQL: a SCIM Group created later must not be given this id.

@@ -68,6 +68,8 @@ class Peripheral(Base):
 
 
 class AgentTeam(Base):
+    """A team of agents; its supervisors are in ``team_supervisors``."""
+
     __tablename__ = "agent_teams"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -76,6 +78,79 @@ class AgentTeam(Base):
     # The SCIM Group's externalId, set by the provisioning client.
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)
     # When the team was created and last changed (its name, peripheral or members), where known.
+    created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The lower-cased name (``str.lower``), unique: two jobs creating one team make one.
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(255), server_default=text("''"))
+    change_stamp: Mapped[int] = mapped_column(Integer, server_default="0")
+    department_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = NEVER_REUSED
+
+
+class _Named:
+    """What every named object of the contact-center directory has: Cisco's enterprise name
+    (docs/directory.md), its lower-cased key (unique per kind), a description, a change stamp."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    name_key: Mapped[str] = mapped_column(String(32), unique=True)
+    description: Mapped[str] = mapped_column(String(255), server_default=text("''"))
+    change_stamp: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class MediaRoutingDomain(_Named, Base):
+    """``Cisco_Voice`` always exists (made by the schema)."""
+
+    __tablename__ = "media_routing_domains"
+
+    # voice, legacyMultichannel or multichannel.
+    type: Mapped[str] = mapped_column(String(32), server_default="voice")
+    service_level_threshold: Mapped[int | None] = mapped_column(Integer)
+
+
+class Department(_Named, Base):
+    __tablename__ = "departments"
+
+
+class AgentDeskSetting(_Named, Base):
+    """``Default_Agent_Desk_Settings`` always exists (made by the schema)."""
+
+    __tablename__ = "agent_desk_settings"
+
+    agent_state_after_rona: Mapped[str] = mapped_column(String(16), server_default="notReady")
+    auto_answer_enabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    idle_reason_required: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    logout_reason_required: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    logout_non_activity_time: Mapped[int | None] = mapped_column(Integer)
+    work_mode_timer: Mapped[int] = mapped_column(Integer, server_default="7200")
+
+
+class SkillGroup(_Named, Base):
+    __tablename__ = "skill_groups"
+
+    peripheral_id: Mapped[int] = mapped_column(ForeignKey("peripherals.id"), index=True)
+    peripheral_number: Mapped[int] = mapped_column(Integer)
+    media_routing_domain_id: Mapped[int] = mapped_column(ForeignKey("media_routing_domains.id"))
+    # Seconds, or None: the media routing domain's default.
+    service_level_threshold: Mapped[int | None] = mapped_column(Integer)
+    # 1 ignore abandoned calls, 2 abandoned calls count against, 3 count for; None: default.
+    service_level_type: Mapped[int | None] = mapped_column(SmallInteger)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = NEVER_REUSED
+
+
+class Attribute(_Named, Base):
+    __tablename__ = "attributes"
+
+    # 3 Boolean (true/false), 4 Proficiency (1-10).
+    data_type: Mapped[int] = mapped_column(SmallInteger)
+    default_value: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(Integer)
     created_ms: Mapped[int | None] = mapped_column(BigInteger)
     modified_ms: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -110,6 +185,16 @@ class Agent(Base):
     # When the agent was created and last changed (SCIM meta), where known (ms since epoch).
     created_ms: Mapped[int | None] = mapped_column(BigInteger)
     modified_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The contact-center settings (docs/job-types/agent.md). Ids without foreign keys: what
+    # refers to a desk setting, skill group or department is checked by the code that changes
+    # it, as for every reference an agent file names.
+    agent_desk_settings_id: Mapped[int | None] = mapped_column(Integer)
+    default_skill_group_id: Mapped[int | None] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    agent_state_trace: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The agent desktop's password, salted and hashed (never the password itself); None: none
+    # set, or SSO-enabled (whose password is not kept).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         # The template reads agents not yet on SSO in id order. A partial index: migrating an
@@ -125,6 +210,46 @@ class Agent(Base):
         # each explicit agentId is written reads this index.
         Index("ix_agents_peripheral_agent_id", "peripheral_id", "agent_id"),
         NEVER_REUSED,
+    )
+
+
+class AgentSkillGroup(Base):
+    """An agent's membership of a skill group."""
+
+    __tablename__ = "agent_skill_groups"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_group_id: Mapped[int] = mapped_column(
+        ForeignKey("skill_groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AgentAttribute(Base):
+    """An agent's value of an attribute (``true``/``false``, or 1-10)."""
+
+    __tablename__ = "agent_attributes"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    attribute_id: Mapped[int] = mapped_column(
+        ForeignKey("attributes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    value: Mapped[str] = mapped_column(String(16))
+
+
+class TeamSupervisor(Base):
+    """A supervisor (an agent with ``supervisor``) of a team."""
+
+    __tablename__ = "team_supervisors"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("agent_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 

@@ -108,7 +108,12 @@ def load_demo(
     agent_rows = _agent_rows(rng, agents, [p[0] for p in peripheral_rows], team_rows)
 
     insert_rows(conn, "peripherals", ("id", "name"), peripheral_rows)
-    insert_rows(conn, "agent_teams", ("id", "name", "peripheral_id"), team_rows)
+    insert_rows(
+        conn,
+        "agent_teams",
+        ("id", "name", "name_key", "peripheral_id"),
+        [(team_id, name, name.lower(), peripheral) for team_id, name, peripheral in team_rows],
+    )
     insert_rows(conn, "agents", AGENT_COLUMNS, agent_rows)
     # The ids were given explicitly: ids made later (SCIM creates) start above them.
     ids_after_explicit(conn, teams)

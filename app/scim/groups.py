@@ -156,6 +156,7 @@ def create_group(conn: Connection, raw: Any, default_peripheral: int | None) -> 
             insert(teams)
             .values(
                 name=name,
+                name_key=name.lower(),
                 external_id=_external_id(document),
                 peripheral_id=peripheral,
                 created_ms=now,
@@ -208,9 +209,11 @@ def _write(conn: Connection, current: Group, document: dict[str, Any]) -> None:
         .where(teams.c.id == current.row.id)
         .values(
             name=name,
+            name_key=name.lower(),
             external_id=_external_id(document),
             peripheral_id=peripheral,
             modified_ms=now_ms(),
+            change_stamp=teams.c.change_stamp + 1,
         )
     )
     wanted = _member_ids(document.get("members") or [])
@@ -285,12 +288,14 @@ def _name(conn: Connection, document: dict[str, Any], own_id: int | None) -> str
     if len(name) > NAME_MAX:
         raise InvalidValue(f"displayName is longer than {NAME_MAX} characters ({len(name)} given)")
     if is_postgres(conn):
-        # No index makes names unique: a transaction that names a team holds this lock until it
-        # ends, so another cannot find the same name free meanwhile (SQLite has one writer at a
-        # time anyway). The lock new agents' agentIds take: one lock, so transactions creating
-        # users and groups in either order (two Bulk requests) cannot deadlock on two.
+        # The unique name key would refuse a second team of this name with an integrity error;
+        # a transaction that names a team holds this lock until it ends, so another cannot find
+        # the same name free meanwhile and the client gets SCIM's uniqueness error instead
+        # (SQLite has one writer at a time anyway). The lock new agents' agentIds take: one
+        # lock, so transactions creating users and groups in either order (two Bulk requests)
+        # cannot deadlock on two.
         conn.execute(select(func.pg_advisory_xact_lock(NewAgents.LOCK_KEY)))
-    statement = select(teams.c.id).where(func.lower(teams.c.name) == name.lower())
+    statement = select(teams.c.id).where(teams.c.name_key == name.lower())
     if own_id is not None:
         statement = statement.where(teams.c.id != own_id)
     if conn.execute(statement).first() is not None:

@@ -285,7 +285,11 @@ def test_group_filters_on_members(engine: Engine) -> None:
     teams = table(AgentTeam)
     with engine.begin() as conn:
         for team_id in (12, 13, 14):
-            conn.execute(insert(teams).values(id=team_id, name=f"T{team_id}", peripheral_id=5000))
+            conn.execute(
+                insert(teams).values(
+                    id=team_id, name=f"T{team_id}", name_key=f"t{team_id}", peripheral_id=5000
+                )
+            )
         ids = dict(conn.execute(select(agents.c.user_name, agents.c.id)).all())
         for name, team_id in ((ALICE, 12), (BOB, 12), (CAROL, 13)):
             conn.execute(

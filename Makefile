@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Inside the venv, so a deleted venv is rebuilt; older than pyproject.toml means reinstall.
 STAMP := $(VENV)/.installed
 
-.PHONY: .venv run test lint bench soak
+.PHONY: .venv run test lint bench soak docs docs-build
 
 .venv: $(STAMP)
 
@@ -36,3 +36,12 @@ bench: .venv
 # $$BULKJOB_SOAK_PG) and a private Redis; prints its figures and checks; stops within 5 minutes.
 soak: .venv
 	timeout 300 $(BIN)/python -m tests.soak
+
+# The documentation site (mkdocs.yml, docs/): served with live reload on 127.0.0.1:$$DOCS_PORT
+# (8001), or built into site/ in strict mode (a broken link or a page missing from nav fails).
+# NO_MKDOCS_2_WARNING quiets the end-of-life banner Material for MkDocs prints on every build.
+docs: .venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:$${DOCS_PORT:-8001}
+
+docs-build: .venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

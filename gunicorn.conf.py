@@ -20,6 +20,6 @@ def post_worker_init(worker: Any) -> None:
     """Once the app is loaded, keep what start-up built out of the cyclic garbage collector's
     way (``gc.freeze``): a full collection then walks a request's objects, not the whole
     application's, and stops pausing a request now and then for tens of milliseconds
-    (README, "Performance")."""
+    (docs/performance.md)."""
     gc.collect()
     gc.freeze()

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
 
-# Every response carries these; the console sets its own, page-friendly policy first (README:
-# Security), and everything else gets a policy that allows nothing, since nothing else is a page.
+# Every response carries these; the console sets its own, page-friendly policy first
+# (docs/security.md, "Headers and errors"), and everything else gets a policy that allows
+# nothing, since nothing else is a page.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

@@ -67,7 +67,7 @@ class Receiver:
 
 
 def verify(secret: str, received: Received, max_age: int = 300) -> bool:
-    """What the README's receiver does: the signature over "timestamp.body", a recent time."""
+    """What the receiver on docs/concepts.md ("Notification when a job ends") does: the signature over "timestamp.body", a recent time."""
     timestamp = received.headers["X-Bulkjob-Timestamp"]
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + received.body, hashlib.sha256)
     given = received.headers["X-Bulkjob-Signature"]

@@ -1,4 +1,4 @@
-"""The layout the README's "Code map" describes: one package per domain, imports running one way
+"""The layout docs/development.md's "Code map" describes: one package per domain, imports running one way
 (HTTP layers -> domain services -> database), no module holding two things."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def _pool_process_init(**_kwargs: Any) -> None:
     """A forked pool process must not use the database connections it inherited; what start-up
     built is kept out of the cyclic garbage collector's way (gc.freeze), so a full collection
-    does not pause a job for tens of milliseconds (README, "Performance")."""
+    does not pause a job for tens of milliseconds (docs/performance.md)."""
     global _in_pool_process
     _in_pool_process = True
     db.engine.dispose(close=False)

@@ -1,6 +1,6 @@
-"""The roles and what each may do, in one place for the API, SCIM and the console (README:
-"roles admin (everything), viewer (reads jobs, logs, templates, agents), supervisor (agents
-only)")."""
+"""The roles and what each may do, in one place for the API, SCIM and the console
+(docs/security.md, "Roles"): admin everything, viewer reads jobs, logs, templates and agents,
+supervisor agents only."""
 
 from __future__ import annotations
 

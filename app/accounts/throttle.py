@@ -1,11 +1,12 @@
 """Rate limiting of failed sign-ins, shared by every web process that can see the same store.
 
-The rule (README: Security): after ``limit`` failures within ``window`` seconds from one client
-address, that address is refused (429) for ``block`` seconds, whatever credentials it sends. After
-``limit`` failures for one user name (from anywhere), that name is refused for ``block`` seconds
-from every address that failed for it; an address with no failure for the name is still checked,
-so the real owner signing in from elsewhere gets in, while each new address an attacker brings
-gets one guess. A success resets nothing: one valid account must not buy more guesses.
+The rule (docs/security.md, "Failed sign-ins are rate limited"): after ``limit`` failures within
+``window`` seconds from one client address, that address is refused (429) for ``block`` seconds,
+whatever credentials it sends. After ``limit`` failures for one user name (from anywhere), that
+name is refused for ``block`` seconds from every address that failed for it; an address with no
+failure for the name is still checked, so the real owner signing in from elsewhere gets in, while
+each new address an attacker brings gets one guess. A success resets nothing: one valid account
+must not buy more guesses.
 
 Counters live in Redis when the broker is Redis (every node shares them), else in a small SQLite
 file under DATA_DIR (every process on this machine shares it: the embedded default). If the

@@ -217,7 +217,7 @@ def authenticate_token(engine: Engine, token: str) -> Principal | None:
     return None if row is None else Principal(row["username"], row["role"])
 
 
-# Every API request with a bearer token runs it (README, "Performance").
+# Every API request with a bearer token runs it (docs/performance.md).
 _TOKEN_OWNER = DriverQuery(
     select(users.c.username, users.c.role)
     .join_from(tokens, users, users.c.id == tokens.c.user_id)

@@ -37,7 +37,8 @@ SESSIONLESS = (f"{API_BASE}/", "/scim/")
 class ConsoleSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, marked Secure whenever the page came over HTTPS. Only
     the console has sessions: the API and SCIM (HTTP Basic or a bearer token on every request)
-    never read or write one, so their requests do not decode the cookie (README, "Performance")."""
+    never read or write one, so their requests do not decode the cookie
+    (docs/performance.md)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure

@@ -1,5 +1,5 @@
 """The console's pages that act on a finished SSO-migration wave: run a dry run for real, and
-revert a job (README: Dry run, Revert), each after a confirmation page."""
+revert a job (docs/concepts.md, "Dry run" and "Revert"), each after a confirmation page."""
 
 from __future__ import annotations
 

@@ -283,13 +283,15 @@ class Job(Base):
     runs_without_progress: Mapped[int] = mapped_column(Integer, server_default="0")
     # The base URL the job was submitted to (a SCIM bulk job builds its locations on it).
     origin: Mapped[str | None] = mapped_column(String(255))
-    # A dry run decides every record as a real run would and changes nothing (README: Dry run).
+    # A dry run decides every record as a real run would and changes nothing
+    # (docs/concepts.md, "Dry run").
     dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    # The job this one reverts (README: Revert); unique: a job has at most one revert.
+    # The job this one reverts (docs/concepts.md, "Revert"); unique: a job has at most one revert.
     revert_of: Mapped[int | None] = mapped_column(Integer)
-    # Not started before this time (README: "Scheduled start"); None: as soon as possible.
+    # Not started before this time (docs/concepts.md, "Scheduled start"); None: as soon as possible.
     start_after_ms: Mapped[int | None] = mapped_column(BigInteger)
-    # Where the job's representation is POSTed when it ends (README: "Notification").
+    # Where the job's representation is POSTed when it ends
+    # (docs/concepts.md, "Notification when a job ends").
     notify_url: Mapped[str | None] = mapped_column(String(2048))
 
     __table_args__ = (

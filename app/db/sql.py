@@ -101,9 +101,9 @@ def ids_after_explicit(conn: Connection, model_table: Table) -> None:
 
 class DriverQuery:
     """A SELECT built with SQLAlchemy, compiled once per dialect and run by the driver itself on
-    a reader connection (:class:`_Readers`): for the statements every poll runs (README,
-    "Performance"), where SQLAlchemy's execution and its pool's check-out and check-in around
-    one statement cost more than the statement.
+    a reader connection (:class:`_Readers`): for the statements every poll runs
+    (docs/performance.md), where SQLAlchemy's execution and its pool's check-out and check-in
+    around one statement cost more than the statement.
 
     Parameters go to the driver as given (no type conversion: ints and strings only); values
     come back through the columns' own result processors (SQLite's 0 and 1 become booleans).
@@ -187,9 +187,9 @@ class _Readers:
     """The connections :class:`DriverQuery` runs on, for one engine's pool: each taken from the
     pool once (so the pool's connect-time settings and its pre-ping apply), detached from it and
     put in autocommit, then lent to one statement at a time. Lending one is a list's pop and
-    append, where the pool's check-out and check-in cost as much as the query (README,
-    "Performance"). There are as many as statements have run at once in this process: one per
-    thread that polls."""
+    append, where the pool's check-out and check-in cost as much as the query
+    (docs/performance.md). There are as many as statements have run at once in this process: one
+    per thread that polls."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -207,7 +207,8 @@ class _Readers:
         except dialect.loaded_dbapi.Error as error:
             # The pool's connect raises the driver's own error (a refused connection while the
             # server is down): wrapped as SQLAlchemy's, as every other query's is, so the API
-            # answers it with 503 like any database outage (README, "Reliability").
+            # answers it with 503 like any database outage
+            # (docs/operations.md, "Many nodes: load and faults").
             raise exc.DBAPIError.instance(
                 None, None, error, dialect.loaded_dbapi.Error, dialect=dialect
             ) from error

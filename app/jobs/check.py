@@ -1,4 +1,4 @@
-"""What is checked before a job exists (the README's "What is checked before a job exists"):
+"""What is checked before a job exists (docs/api.md, "What is checked before a job exists"):
 the description, the file's size, and whatever its job type requires of the file."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A notification when a job ends (README: "Notification when a job ends").
+"""A notification when a job ends (docs/concepts.md, "Notification when a job ends").
 
 When a job reaches a final state, the transaction that says so also writes a row in
 ``job_notifications`` (``store.record_notification``): nothing is lost if the broker is down

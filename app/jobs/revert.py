@@ -1,4 +1,5 @@
-"""Reverting an SSO-migration job (README: Revert): what may be reverted, and the revert job.
+"""Reverting an SSO-migration job (docs/concepts.md, "Revert"): what may be reverted, and the
+revert job.
 
 The revert is a job of the type that reverts the original's (``JobType.reverts``), made through
 :func:`app.jobs.submit.submit` like every job. Its file lists what the original's succeeded lines

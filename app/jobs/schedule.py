@@ -1,4 +1,5 @@
-"""Scheduled start (README: "Scheduled start"): a Queued job is not started before its time."""
+"""Scheduled start (docs/concepts.md, "Scheduled start"): a Queued job is not started before
+its time."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Running totals of jobs for ``/metrics``, kept as jobs are created, start and end.
 
 A scrape reads this small table instead of aggregating every job ever kept, so it costs the
-same at 100,000 jobs as at 10 (README, "Performance"), and deleting a job lowers nothing:
+same at 100,000 jobs as at 10 (docs/performance.md), and deleting a job lowers nothing:
 Prometheus would read a falling counter as a reset. Each total is one row (job type, name),
 raised in the same transaction as the change it counts, with an upsert that adds to the row
 (rows in one fixed order, so two transactions never wait on each other in a cycle).

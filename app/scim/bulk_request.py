@@ -176,7 +176,7 @@ def _check(op: Operation, path: Any, bulk_id: Any) -> ScimError | None:
 
 def _references(value: Any) -> set[str]:
     """The bulkIds that ``bulkId:x`` strings anywhere in ``value`` (parsed JSON) name; walked
-    with a stack, not recursion: every operation's data is walked (README, "Performance")."""
+    with a stack, not recursion: every operation's data is walked (docs/performance.md)."""
     found: set[str] = set()
     stack = [value]
     while stack:

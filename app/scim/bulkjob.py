@@ -44,7 +44,7 @@ class _Plan:
 @functools.lru_cache(maxsize=2)
 def _plan(content: bytes) -> _Plan:
     """The request parsed and ordered; kept for the run, so that reading the job's records and
-    applying them parse it once (README, "Performance")."""
+    applying them parse it once (docs/performance.md)."""
     request = bulk_request.loads(content)
     return _Plan(request, bulk_request.plan(request))
 

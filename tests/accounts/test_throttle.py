@@ -1,4 +1,4 @@
-"""Failed sign-ins are rate limited (README: Security) on the API and the console, across processes."""
+"""Failed sign-ins are rate limited (docs/security.md) on the API and the console, across processes."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_blocked_address_is_refused_a_wrong_token_but_not_a_live_one(
     client: FlaskClient,
 ) -> None:
     # A live token is a 256-bit secret: it gets in without the throttle being consulted
-    # (README, "Security"); a wrong token from the blocked address is refused as before.
+    # (docs/security.md, "Failed sign-ins are rate limited"); a wrong token from the blocked address is refused as before.
     with db.write() as conn:
         token = users.create_token(conn, "admin")
     fail(client, "10.0.3.9", times=10)

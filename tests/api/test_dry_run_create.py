@@ -1,5 +1,5 @@
 """A dry run asked for in each create form; its representation and the jobs list's filter
-(README: Dry run)."""
+(docs/concepts.md, "Dry run")."""
 
 from __future__ import annotations
 

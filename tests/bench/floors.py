@@ -1,5 +1,5 @@
-"""The floors the 3 MB job is judged against: bare scripts on a minimal schema (README,
-"Performance"). They share nothing with the service's code: their own tables, their own
+"""The floors the 3 MB job is judged against: bare scripts on a minimal schema
+(docs/performance.md). They share nothing with the service's code: their own tables, their own
 statements, ``csv.reader`` on the file. They do less than the service must (no log text, no
 counters, no lease), so a ratio of 1 is out of reach; it says how much the service adds.
 

@@ -1,4 +1,4 @@
-"""The console's dry-run checkbox, "Run it for real" and "Revert…" (README: Dry run, Revert),
+"""The console's dry-run checkbox, "Run it for real" and "Revert…" (docs/concepts.md, "Dry run" and "Revert"),
 with the engine run directly."""
 
 from __future__ import annotations

@@ -382,7 +382,7 @@ def test_every_page_works_without_javascript(tab: Tab) -> None:
 
 
 def test_a_dry_run_is_run_for_real_then_reverted(tab: Tab) -> None:
-    """The two wave flows (README: Dry run, Revert): the new-job form's dry-run checkbox, "Run it
+    """The two wave flows (docs/concepts.md, "Dry run" and "Revert"): the new-job form's dry-run checkbox, "Run it
     for real" on the finished dry run, and "Revert…" with its count of agents."""
     page = tab.page
     tab.sign_in()

@@ -1,6 +1,6 @@
-"""The database goes away mid-job (README, "Nothing accepted is lost"): a private PostgreSQL
-cluster, so the test may cut every connection and stop the server itself without touching the
-shared one; a gunicorn web node and a ``celery worker``, never restarted."""
+"""The database goes away mid-job (docs/operations.md, "Many nodes: load and faults"): a private
+PostgreSQL cluster, so the test may cut every connection and stop the server itself without
+touching the shared one; a gunicorn web node and a ``celery worker``, never restarted."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """End to end with a real worker process, on SQLite + the embedded broker and on PostgreSQL +
-Redis: a wave dry-run, run for real, then reverted (README: Dry run, Revert)."""
+Redis: a wave dry-run, run for real, then reverted (docs/concepts.md, "Dry run" and "Revert")."""
 
 from __future__ import annotations
 

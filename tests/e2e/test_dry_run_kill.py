@@ -1,5 +1,5 @@
 """A dry run whose worker is SIGKILLed in its middle resumes on another worker and still gives
-every line the outcome a real run would (README: Dry run), on SQLite and PostgreSQL + Redis."""
+every line the outcome a real run would (docs/concepts.md, "Dry run"), on SQLite and PostgreSQL + Redis."""
 
 from __future__ import annotations
 

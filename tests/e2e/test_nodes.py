@@ -1,7 +1,7 @@
-"""Many nodes, real faults (README, "Nothing accepted is lost"): workers whose clocks are two
-minutes off (Debian's ``faketime``), a poison job that kills its worker at every run, and the
-database going away mid-job. Real ``celery worker`` and ``gunicorn`` processes, PostgreSQL and
-Redis.
+"""Many nodes, real faults (docs/operations.md, "Many nodes: load and faults"): workers whose
+clocks are two minutes off (Debian's ``faketime``), a poison job that kills its worker at every
+run, and the database going away mid-job. Real ``celery worker`` and ``gunicorn`` processes,
+PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ __all__ = ["redis_server", "stacks"]  # fixtures, used by name
 
 LEASE_SECONDS = 3
 SWEEP_SECONDS = 0.5
-# A dead worker's job is resumed within lease + sweep, "plus a few seconds" (README).
+# A dead worker's job is resumed within lease + sweep, "plus a few seconds" (docs/operations.md).
 RESUMED_WITHIN = LEASE_SECONDS + SWEEP_SECONDS + 5
 
 

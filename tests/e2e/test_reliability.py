@@ -1,4 +1,4 @@
-"""Fault injection with real processes: the README's reliability promises, each with a test that breaks if it does.
+"""Fault injection with real processes: the reliability promises of docs/operations.md ("Nothing accepted is lost"), each with a test that breaks if it does.
 
 Workers are real ``celery worker`` processes in process groups of their own, killed by pid; the
 broker is a private ``redis-server`` that the tests kill and restart (or the embedded filesystem

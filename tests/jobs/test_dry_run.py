@@ -1,4 +1,4 @@
-"""Dry runs (README: Dry run), run by the engine directly on SQLite and PostgreSQL: every
+"""Dry runs (docs/concepts.md, "Dry run"), run by the engine directly on SQLite and PostgreSQL: every
 outcome is the real run's, across chunks and after a resume, and nothing in agents changes."""
 
 from __future__ import annotations

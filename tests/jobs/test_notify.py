@@ -237,24 +237,24 @@ def test_the_sweep_finds_deliveries_the_broker_lost(app: Flask, receiver: Receiv
     assert notify.due(db, settings) == []  # marked as sent: not twice in one period
 
 
-def readme_receiver() -> Any:
-    """The receiver the README shows, as a Flask app."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    start = readme.index("```python", readme.index("A receiver checks it"))
-    code = readme[start + len("```python") : readme.index("```", start + 9)]
-    namespace: dict[str, Any] = {"__name__": "readme_receiver"}
+def documented_receiver() -> Any:
+    """The receiver docs/concepts.md shows ("Notification when a job ends"), as a Flask app."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "concepts.md").read_text()
+    start = page.index("```python", page.index("A receiver checks it"))
+    code = page[start + len("```python") : page.index("```", start + 9)]
+    namespace: dict[str, Any] = {"__name__": "documented_receiver"}
     exec(textwrap.dedent(code), namespace)
     namespace["SECRET"] = SECRET.encode()
     return namespace["hook"]
 
 
-def test_the_readme_receiver_accepts_a_delivery_and_refuses_forgeries(
+def test_the_documented_receiver_accepts_a_delivery_and_refuses_forgeries(
     app: Flask, receiver: Receiver
 ) -> None:
     [row] = pending(finished_job(app, receiver.url()))
     deliver_all(app, row.id)
     [received] = receiver.requests
-    hook = readme_receiver().test_client()
+    hook = documented_receiver().test_client()
     headers = {k: v for k, v in received.headers.items() if k.startswith("X-Bulkjob")}
 
     def post(body: bytes, **changed: str) -> int:

@@ -1,4 +1,4 @@
-"""Reverts (README: Revert): the API's refusals and the revert job, run by the engine directly,
+"""Reverts (docs/concepts.md, "Revert"): the API's refusals and the revert job, run by the engine directly,
 on SQLite and PostgreSQL."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What start-up builds is moved out of the cyclic garbage collector's way (gc.freeze) in the
 processes that serve: a gunicorn worker once the app is loaded, and a Celery pool process
-(README, "Performance")."""
+(docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``make soak``: the load across nodes at full size (README, "Many nodes"); prints the figures.
+"""``make soak``: the load across nodes at full size (docs/operations.md, "Many nodes: load and faults"); prints the figures.
 
 PostgreSQL: ``BULKJOB_SOAK_PG`` (default: database ``soak`` on 127.0.0.1:5432, created if missing,
 emptied first). Redis: a private ``redis-server`` on a free port. Stops by itself: the load has a

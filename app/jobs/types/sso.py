@@ -213,7 +213,7 @@ def _decide(
             message = f"newUserName: The specified newUserName is already in use: {new_user_name}"
             return Outcome(line, False, message), None, ""
         new_name = new_user_name
-    # What the line changes, from and to: what a revert puts back (README: Revert).
+    # What the line changes, from and to: what a revert puts back (docs/concepts.md, "Revert").
     detail = change_detail(agent.id, agent.user_name, new_name, agent.change_stamp + 1)
     return Outcome(line, True, f"Updated {agent_path(agent.id)}", detail), agent, new_name
 

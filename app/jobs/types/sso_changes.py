@@ -2,9 +2,9 @@
 
 Every line a job applies (or, in a dry run, would apply) records the agent, its user name
 before, the user name it set and the change stamp it left (SSO was off before and on after: the
-job changes nothing else). A revert puts back exactly that (README: Revert); a dry run that
-resumes after a killed worker rebuilds from it what its earlier chunks would have changed.
-Lines applied before this existed have no record.
+job changes nothing else). A revert puts back exactly that (docs/concepts.md, "Revert"); a dry
+run that resumes after a killed worker rebuilds from it what its earlier chunks would have
+changed. Lines applied before this existed have no record.
 """
 
 from __future__ import annotations

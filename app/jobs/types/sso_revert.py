@@ -1,5 +1,6 @@
-"""Job type 101: the revert of an SSO-migration job (README: Revert). Not made by upload:
-``app.jobs.revert`` writes its file from what the original job's lines recorded, last first.
+"""Job type 101: the revert of an SSO-migration job (docs/job-types/sso-revert.md). Not made by
+upload: ``app.jobs.revert`` writes its file from what the original job's lines recorded, last
+first.
 
 Each record puts one agent back: if it is still as the original job left it (the user name it
 set, SSO on, the change stamp it left), it gets its previous user name back with SSO off and

@@ -4,10 +4,10 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03
 
-``dry_run``: the job decides every record as a real run would and changes nothing (README:
-"Dry run"). ``revert_of``: the job this one reverts; unique, so a job has at most one revert,
-whichever of two concurrent requests commits first. Both are added in place (no table rebuild,
-so SQLite's AUTOINCREMENT on ``jobs`` stays).
+``dry_run``: the job decides every record as a real run would and changes nothing
+(docs/concepts.md, "Dry run"). ``revert_of``: the job this one reverts; unique, so a job has at
+most one revert, whichever of two concurrent requests commits first. Both are added in place (no
+table rebuild, so SQLite's AUTOINCREMENT on ``jobs`` stays).
 """
 
 from __future__ import annotations

@@ -9,7 +9,20 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from app.accounts import users
-from app.db.models import Agent, AgentTeam, Peripheral, table
+from app.db.models import (
+    Agent,
+    AgentAttribute,
+    AgentDeskSetting,
+    AgentSkillGroup,
+    AgentTeam,
+    Attribute,
+    Department,
+    MediaRoutingDomain,
+    Peripheral,
+    SkillGroup,
+    TeamSupervisor,
+    table,
+)
 from app.db.sql import ids_after_explicit
 from app.jobs import store
 from app.jobs.check import check_file
@@ -49,28 +62,28 @@ def agent(
     supervisor: bool = False,
     **extra: Any,
 ) -> int:
-    """An agent; returns its id (the number in its refURL), the database's unless ``id=``."""
+    """An agent; returns its id (the number in its refURL), the database's unless ``id=``.
+    ``extra`` sets any other column (``description``, ``password_hash``, ...)."""
     peripheral(conn, peripheral_id)
     n = next(_ids)
+    values = {
+        "agent_id": str(10000 + n),
+        "peripheral_id": peripheral_id,
+        "agent_team_id": team_id,
+        "first_name": first_name,
+        "last_name": last_name,
+        "user_name": user_name,
+        "user_name_key": user_name.lower(),
+        "login_enabled": True,
+        "sso_enabled": sso,
+        "supervisor": supervisor,
+        "description": "",
+        "change_stamp": 0,
+        **extra,
+    }
     new_id = int(
         conn.execute(
-            insert(table(Agent))
-            .values(
-                agent_id=str(10000 + n),
-                peripheral_id=peripheral_id,
-                agent_team_id=team_id,
-                first_name=first_name,
-                last_name=last_name,
-                user_name=user_name,
-                user_name_key=user_name.lower(),
-                login_enabled=True,
-                sso_enabled=sso,
-                supervisor=supervisor,
-                description="",
-                change_stamp=0,
-                **extra,
-            )
-            .returning(table(Agent).c.id)
+            insert(table(Agent)).values(**values).returning(table(Agent).c.id)
         ).scalar_one()
     )
     if "id" in extra:
@@ -80,6 +93,75 @@ def agent(
 
 def agents(conn: Connection, names: Iterable[str], **kwargs: Any) -> list[int]:
     return [agent(conn, name, **kwargs) for name in names]
+
+
+def _named(conn: Connection, model: type[Any], name: str, **values: Any) -> int:
+    """A named object of the contact-center directory; returns its id."""
+    named = table(model)
+    statement = insert(named).values(name=name, name_key=name.lower(), **values)
+    return int(conn.execute(statement.returning(named.c.id)).scalar_one())
+
+
+def skill_group(
+    conn: Connection,
+    name: str,
+    *,
+    peripheral_id: int = 5000,
+    peripheral_number: int | None = None,
+    media_routing_domain_id: int = 1,
+    **extra: Any,
+) -> int:
+    """A skill group (on the schema's Cisco_Voice unless told); returns its id."""
+    peripheral(conn, peripheral_id)
+    number = peripheral_number if peripheral_number is not None else next(_ids)
+    return _named(
+        conn,
+        SkillGroup,
+        name,
+        peripheral_id=peripheral_id,
+        peripheral_number=number,
+        media_routing_domain_id=media_routing_domain_id,
+        **extra,
+    )
+
+
+def attribute(
+    conn: Connection, name: str, *, data_type: int = 4, default_value: str = "5", **extra: Any
+) -> int:
+    """An attribute (4 Proficiency unless told; 3 Boolean); returns its id."""
+    return _named(conn, Attribute, name, data_type=data_type, default_value=default_value, **extra)
+
+
+def desk_setting(conn: Connection, name: str, **extra: Any) -> int:
+    return _named(conn, AgentDeskSetting, name, **extra)
+
+
+def department(conn: Connection, name: str, **extra: Any) -> int:
+    return _named(conn, Department, name, **extra)
+
+
+def media_routing_domain(conn: Connection, name: str, **extra: Any) -> int:
+    return _named(conn, MediaRoutingDomain, name, **extra)
+
+
+def member(conn: Connection, agent_id: int, skill_group_id: int) -> None:
+    """``agent_id`` joins the skill group."""
+    conn.execute(
+        insert(table(AgentSkillGroup)).values(agent_id=agent_id, skill_group_id=skill_group_id)
+    )
+
+
+def attribute_value(conn: Connection, agent_id: int, attribute_id: int, value: str) -> None:
+    conn.execute(
+        insert(table(AgentAttribute)).values(
+            agent_id=agent_id, attribute_id=attribute_id, value=value
+        )
+    )
+
+
+def supervises(conn: Connection, agent_id: int, team_id: int) -> None:
+    """``agent_id`` (an agent with ``supervisor=True``) supervises the team."""
+    conn.execute(insert(table(TeamSupervisor)).values(team_id=team_id, agent_id=agent_id))
 
 
 def user(conn: Connection, name: str, role: str, password: str = "secret-pw-1") -> str:

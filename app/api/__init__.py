@@ -10,7 +10,7 @@ bp = Blueprint("api", __name__, url_prefix=API_BASE)
 
 
 def init_app(app: Flask) -> None:
-    from app.api import agents, auth, bulkjobs, errors, openapi  # noqa: F401  (routes on bp)
+    from app.api import agents, auth, bulkjobs, directory, errors, openapi  # noqa: F401 (on bp)
 
     app.register_blueprint(bp)
     app.register_blueprint(openapi.bp)

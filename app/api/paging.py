@@ -1,13 +1,23 @@
-"""pageInfo and permissionInfo for list responses."""
+"""pageInfo and permissionInfo for list responses, and the read-only lists of the directory."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request
+from flask import Response, request
+from marshmallow import Schema
+from sqlalchemy import Connection
 
+from app.api.auth import current
+from app.api.representation import render, wants_json
+from app.api.schemas import page_info_schema, permission_info_schema
+from app.db import db, listing
 from app.db.listing import Page
+
+Reader = Callable[[Connection, Page, str | None, str | None], tuple[Sequence[Any], int, int]]
+"""Reads one page of a list: (conn, page, q, sort) -> (rows, total, start)."""
 
 
 def page_info(page: Page, total: int, start: int) -> dict[str, Any]:
@@ -41,3 +51,20 @@ def page_info(page: Page, total: int, start: int) -> dict[str, Any]:
 def permission_info(role: str) -> dict[str, Any]:
     admin = role == "admin"
     return {"canCreate": admin, "canUpdate": admin, "canDelete": admin, "role": role}
+
+
+def read_only_list(read: Reader, schema: Schema, wrapper: str) -> Response:
+    """A list nobody can change through the API (the directory's): the page ``read`` finds for
+    the request's startIndex, resultsPerPage, q and sort, dumped by ``schema`` (many) under
+    ``wrapper``, with its pageInfo and a permissionInfo that allows nothing."""
+    page = listing.parse_page(request.args.get("startIndex"), request.args.get("resultsPerPage"))
+    with db.read() as conn:
+        rows, total, start = read(conn, page, request.args.get("q"), request.args.get("sort"))
+    permissions = permission_info(current().role)
+    permissions.update(canCreate=False, canUpdate=False, canDelete=False)
+    data = {
+        "pageInfo": page_info_schema.dump(page_info(page, total, start)),
+        "permissionInfo": permission_info_schema.dump(permissions),
+        wrapper: schema.dump(rows),
+    }
+    return render(data, "results", json=wants_json(request))

@@ -40,6 +40,16 @@ LIST_ITEMS: dict[str, str] = {
     "bulkJobs": "bulkJob",
     "agents": "agent",
     "apiErrors": "apiError",
+    # The directory's (docs/directory.md): its lists, and the lists inside its objects.
+    "skillGroups": "skillGroup",
+    "agentTeams": "agentTeam",
+    "attributes": "attribute",
+    "agentDeskSettings": "agentDeskSetting",
+    "departments": "department",
+    "mediaRoutingDomains": "mediaRoutingDomain",
+    "supervisors": "supervisor",
+    "agentAttributes": "agentAttribute",
+    "supervisorTeams": "supervisorTeam",
 }
 
 _MAX_DEPTH = 16  # of nested elements or objects in a request body; ours use 2

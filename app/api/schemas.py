@@ -18,7 +18,7 @@ from app.exceptions import FieldRequired, FieldTooLong, InvalidInput, OutOfRange
 from app.jobs import types as jobtypes
 from app.jobs.check import MAX_DESCRIPTION
 from app.jobs.types import Extra
-from app.urls import API_BASE, agent_path, job_path
+from app.urls import job_path
 
 MAX_INT = 2**31 - 1  # every integer we accept is stored in a 32-bit column
 
@@ -86,7 +86,8 @@ def _link(suffix: str, data_key: str) -> fields.Function:
 
 
 def _job_link(name: str, data_key: str) -> fields.Function:
-    """A link to the job whose id is in ``name`` (README: Revert); absent when there is none."""
+    """A link to the job whose id is in ``name`` (docs/concepts.md, "Revert"); absent when
+    there is none."""
 
     def link(obj: Any) -> dict[str, str] | None:
         job_id = _get(obj, name)
@@ -144,49 +145,6 @@ BulkJobSchema = _DumpSchema.from_dict(
     },
     name="BulkJobSchema",
 )
-
-
-class AgentSchema(_DumpSchema):
-    """An agent (or supervisor) of the directory, as Cisco's agent."""
-
-    agent_id = fields.String(data_key="agentId")
-    peripheral = fields.Method("_peripheral")
-    agent_team = fields.Method("_agent_team", data_key="agentTeam")
-    person = fields.Method("_person")
-    supervisor = fields.Boolean()
-    description = fields.String()
-    change_stamp = fields.Integer(data_key="changeStamp")
-    ref_url = fields.Method("_ref_url", data_key="refURL")
-
-    def _peripheral(self, obj: Any) -> dict[str, Any]:
-        peripheral_id = _get(obj, "peripheral_id")
-        return {
-            "id": peripheral_id,
-            "name": _get(obj, "peripheral_name"),
-            "refURL": f"{API_BASE}/peripheral/{peripheral_id}",
-        }
-
-    def _agent_team(self, obj: Any) -> dict[str, Any] | None:
-        team_id = _get(obj, "agent_team_id")
-        if team_id is None:
-            return None
-        return {
-            "id": team_id,
-            "name": _get(obj, "agent_team_name"),
-            "refURL": f"{API_BASE}/agentteam/{team_id}",
-        }
-
-    def _person(self, obj: Any) -> dict[str, Any]:
-        return {
-            "firstName": _get(obj, "first_name"),
-            "lastName": _get(obj, "last_name"),
-            "userName": _get(obj, "user_name"),
-            "loginEnabled": bool(_get(obj, "login_enabled")),
-            "ssoEnabled": bool(_get(obj, "sso_enabled")),
-        }
-
-    def _ref_url(self, obj: Any) -> str:
-        return agent_path(_get(obj, "id"))
 
 
 class PageInfoSchema(_DumpSchema):
@@ -442,8 +400,6 @@ def load_body(schema: Schema, data: Any) -> dict[str, Any]:
 # marshmallow 4 schemas hold no per-call state, so views can share these across threads.
 bulk_job_schema = BulkJobSchema()
 bulk_jobs_schema = BulkJobSchema(many=True)
-agent_schema = AgentSchema()
-agents_schema = AgentSchema(many=True)
 page_info_schema = PageInfoSchema()
 permission_info_schema = PermissionInfoSchema()
 bulk_job_create_schema = BulkJobCreateSchema()
@@ -451,7 +407,6 @@ bulk_job_update_schema = BulkJobUpdateSchema()
 revert_schema = RevertSchema()
 
 __all__ = [
-    "AgentSchema",
     "ApiErrorSchema",
     "BulkJobCreateSchema",
     "BulkJobSchema",
@@ -461,8 +416,6 @@ __all__ = [
     "PermissionInfoSchema",
     "ValidationFailed",
     "WholeNumber",
-    "agent_schema",
-    "agents_schema",
     "bulk_job_create_schema",
     "bulk_job_schema",
     "bulk_job_update_schema",

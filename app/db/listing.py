@@ -1,4 +1,5 @@
-"""Paging, search and sort for lists, shared by jobs and agents (Cisco's list conventions)."""
+"""Paging, search and sort for lists, shared by jobs and the directory (Cisco's list
+conventions)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, func, literal
+from sqlalchemy import Boolean, ColumnElement, Connection, Row, Select, Table, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -145,3 +146,38 @@ def parse_sort(sort: str | None, columns: Mapping[str, Any]) -> tuple[str, Any, 
     if direction not in ("asc", "desc"):
         raise InvalidInput(f"Sort direction must be asc or desc, not {parts[1]!r}", "sort")
     return field, columns[field], direction == "desc"
+
+
+@dataclass(frozen=True)
+class Search:
+    """How one kind of the directory is listed: ``table`` is what is counted (its ``id`` breaks
+    ties in the order), ``filters`` the ``field:value`` terms, ``plain`` the matcher of the other
+    terms, ``sortable`` the fields a list can be sorted by, each with its column."""
+
+    table: Table
+    filters: Mapping[str, Filter]
+    plain: Callable[[str], ColumnElement[bool]]
+    sortable: Mapping[str, Any]
+
+    def page(
+        self, conn: Connection, statement: Select[Any], page: Page, q: str | None, sort: str | None
+    ) -> tuple[list[Row[Any]], int, int]:
+        """One page of ``statement`` (which selects from ``table``, by id unless sorted): its
+        rows, how many match in all, and where the page starts (:func:`clamp_start`)."""
+        conditions = parse_query(q, self.filters, self.plain)
+        order = parse_sort(sort, self.sortable)
+        counted = select(func.count()).select_from(self.table).where(*conditions)
+        total = int(conn.execute(counted).scalar_one())
+        start = clamp_start(page, total)
+        ids = self.table.c.id
+        ordering: list[Any] = [ids]
+        if order is not None:
+            _name, column, descending = order
+            ordering = [column.desc(), ids.desc()] if descending else [column, ids]
+        rows = conn.execute(
+            statement.where(*conditions)
+            .order_by(*ordering)
+            .offset(start)
+            .limit(page.results_per_page)
+        ).all()
+        return list(rows), total, start

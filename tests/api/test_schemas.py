@@ -10,9 +10,9 @@ from flask import Flask, request
 from marshmallow import Schema
 
 from app import exceptions as errors
+from app.api.directory_schemas import AgentSchema
 from app.api.representation import parse_body
 from app.api.schemas import (
-    AgentSchema,
     BulkJobCreateSchema,
     BulkJobSchema,
     BulkJobUpdateSchema,

@@ -70,8 +70,8 @@ def init_db() -> None:
     help="Also add this many finished jobs of history (spread over the past year).",
 )
 def demo_data(agents: int, seed: int, replace: bool, jobs: int) -> None:
-    """Load a demo agent directory (peripherals, teams, agents, supervisors), and if asked a
-    history of finished jobs."""
+    """Load a demo agent directory (peripherals, teams, agents, supervisors, skill groups,
+    attributes, agent desk settings, departments), and if asked a history of finished jobs."""
     _require_schema()
     with db.write() as conn:
         result = directory.load_demo(conn, agents, seed=seed, replace=replace)
@@ -81,7 +81,10 @@ def demo_data(agents: int, seed: int, replace: bool, jobs: int) -> None:
         click.echo(
             f"Loaded {result['loaded']} agents ({result['supervisors']} supervisors, "
             f"{result['sso_enabled']} already on SSO, {result['without_team']} without a team) "
-            f"on {result['peripherals']} peripherals in {result['teams']} teams."
+            f"on {result['peripherals']} peripherals in {result['teams']} teams, with "
+            f"{result['skill_groups']} skill groups, {result['attributes']} attributes, "
+            f"{result['desk_settings']} agent desk settings besides the default and "
+            f"{result['departments']} departments."
         )
     if jobs:
         with db.write() as conn:

@@ -55,7 +55,7 @@ def create_app(
     settings = settings or load_settings()
     if overrides:
         settings = settings.replace(**overrides)
-        maintenance.windows(settings.maintenance_windows)  # ValueError for a malformed one
+    maintenance.windows(settings.maintenance_windows)  # ValueError for a malformed one
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     templates = Path(__file__).resolve().parent.parent / "templates"
     app = Flask(__name__, template_folder=str(templates), static_folder=str(templates / "static"))

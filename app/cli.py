@@ -30,7 +30,7 @@ from app.cli_output import (
     wait_showing_progress,
     write_json,
 )
-from app.client_model import STATE_LABELS, BulkJobError, Job, JobState
+from app.client_model import STATE_LABELS, TEMPLATES, BulkJobError, Job, JobState
 
 if TYPE_CHECKING:
     from app.client import Client
@@ -430,22 +430,34 @@ def failed(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) 
 
 
 @cli.command()
+@click.argument("kind", type=click.Choice(TEMPLATES), default="ssomigration")
 @click.option("--peripheral", "peripheral_id", type=int, help="Only agents of this peripheral.")
 @click.option("--team", "team_id", type=int, help="Only agents of this agent team.")
+@click.option(
+    "--start",
+    "start_index",
+    type=click.IntRange(min=0),
+    help="agent: the piece from this agent on (0, 12000, ...).",
+)
 @output_option
 @json_option
 @click.pass_context
 def template(
     ctx: click.Context,
+    kind: str,
     peripheral_id: int | None,
     team_id: int | None,
+    start_index: int | None,
     output: Path | None,
     as_json: bool,
 ) -> None:
-    """Print the SSO-migration template: agents not yet on SSO, newUserName to fill in."""
+    """Print a template: KIND ssomigration (the default), the agents not yet on SSO with
+    newUserName to fill in; or agent, the agents as an agent file to edit and upload again."""
     _download(
         ctx,
-        lambda c, out: c.download_template(out, peripheral_id=peripheral_id, team_id=team_id),
+        lambda c, out: c.download_template(
+            out, kind=kind, peripheral_id=peripheral_id, team_id=team_id, start_index=start_index
+        ),
         output,
         as_json,
     )

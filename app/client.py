@@ -30,7 +30,7 @@ from typing import IO, Any, cast
 
 import httpx
 
-from app.client_model import ApiError, BulkJobError, Job, JobState, Page, epoch_ms
+from app.client_model import TEMPLATES, ApiError, BulkJobError, Job, JobState, Page, epoch_ms
 
 KEEP = object()
 """``update(start_after=KEEP)`` (the default) leaves the start time as it is."""
@@ -334,16 +334,28 @@ class Client:
         return self._download(f"bulkjob/{int(job_id)}/failed", to)
 
     def download_template(
-        self, to: Destination, *, peripheral_id: int | None = None, team_id: int | None = None
+        self,
+        to: Destination,
+        *,
+        kind: str = "ssomigration",
+        peripheral_id: int | None = None,
+        team_id: int | None = None,
+        start_index: int | None = None,
     ) -> int:
-        """Stream the SSO-migration template, optionally for one peripheral and/or team."""
+        """Stream a template (``kind``: ``ssomigration``, the agents not yet on SSO, or
+        ``agent``, the agents as an agent file, 12,000 from ``start_index``), optionally for
+        one peripheral and/or team."""
+        if kind not in TEMPLATES:
+            raise ValueError(f"kind must be one of {', '.join(TEMPLATES)}, not {kind!r}")
         terms = []
         if peripheral_id is not None:
             terms.append(f"peripheralId:{int(peripheral_id)}")
         if team_id is not None:
             terms.append(f"agentTeamId:{int(team_id)}")
-        params = {"q": " ".join(terms)} if terms else None
-        return self._download("bulkjob/templates/ssomigration", to, params=params)
+        params = {"q": " ".join(terms)} if terms else {}
+        if start_index is not None:
+            params["startIndex"] = str(int(start_index))
+        return self._download(f"bulkjob/templates/{kind}", to, params=params or None)
 
     def _download(self, path: str, to: Destination, params: Mapping[str, str] | None = None) -> int:
         with self._stream("GET", path, params=params) as response:

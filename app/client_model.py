@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVE_STATES",
     "STATE_LABELS",
+    "TEMPLATES",
     "ApiError",
     "BulkJobError",
     "Job",
@@ -224,3 +225,7 @@ def _linked_id(link: Any) -> int | None:
     if not isinstance(link, Mapping) or "refURL" not in link:
         return None
     return int(str(link["refURL"]).rstrip("/").rsplit("/", 1)[-1])
+
+
+# The templates the service offers (GET /bulkjob/templates/<kind>).
+TEMPLATES = ("ssomigration", "agent")

@@ -27,7 +27,7 @@ def service_env(settings: Any, **extra: str) -> dict[str, str]:
         DATABASE_URL=settings.database_url,
         CELERY_BROKER_URL=settings.broker_url,
         DATA_DIR=str(settings.data_dir),
-        SECRET_KEY="test-secret",
+        SECRET_KEY=settings.secret(),  # every node shares it (agent passwords, sessions)
         BULKJOB_CHUNK_SIZE=str(settings.chunk_size),
         BULKJOB_LEASE_SECONDS=str(settings.lease_seconds),
         BULKJOB_SWEEP_SECONDS=str(settings.sweep_seconds),

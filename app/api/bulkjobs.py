@@ -24,6 +24,7 @@ from app.api.schemas import (
     revert_schema,
 )
 from app.db import db, listing
+from app.directory import agent_template as agent_template_csv
 from app.directory import template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
@@ -150,7 +151,7 @@ def get_job(job_id: int) -> Response:
 def _job_body(row: tuple[tuple[str, Any], ...], json: bool) -> bytes:
     """A job's representation is a function of its row alone (every column, as read): a poller
     asking again for a job that has not changed since this process last rendered it gets the
-    same bytes without dumping and encoding them again (README, "Performance")."""
+    same bytes without dumping and encoding them again (docs/performance.md)."""
     return render_body(bulk_job_schema.dump(dict(row)), "bulkJob", json)
 
 
@@ -217,6 +218,17 @@ for _name in jobtypes.extra_names():
         view_func=job_extra,
         defaults={"name": _name},
         strict_slashes=False,
+    )
+
+
+@bp.get("/bulkjob/templates/agent", strict_slashes=False)
+@roles(*READ_JOBS)
+def agent_template() -> Response:
+    """The agents as an agent file (UPDATE rows, password ~), 12,000 from ``startIndex``."""
+    limit = current_app.config["SETTINGS"].template_limit
+    args = request.args
+    return attachment(
+        agent_template_csv.download(db.engine, args.get("q"), args.get("startIndex"), limit)
     )
 
 

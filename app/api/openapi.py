@@ -13,11 +13,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, fields
 
+from app.api import directory_schemas as directory
+from app.api.directory_schemas import AgentSchema
 from app.api.errors import ERROR_TYPE_BY_STATUS
 from app.api.schemas import (
-    API_BASE,
     MAX_INT,
-    AgentSchema,
     ApiErrorSchema,
     BulkJobCreateSchema,
     BulkJobSchema,
@@ -28,6 +28,7 @@ from app.api.schemas import (
 )
 from app.db.listing import MAX_PER_PAGE
 from app.jobs import types as jobtypes
+from app.urls import API_BASE
 
 bp = Blueprint("openapi", __name__)
 
@@ -55,6 +56,42 @@ class AgentListSchema(Schema):
     pageInfo = fields.Nested(PageInfoSchema, required=True)
     permissionInfo = fields.Nested(PermissionInfoSchema, required=True)
     agents = fields.List(fields.Nested(AgentSchema), required=True)
+
+
+# The rest of the directory (docs/directory.md): (path segment, component name, list wrapper,
+# schema, what one is called in summaries), each a list and one object by id.
+DIRECTORY = (
+    ("skillgroup", "SkillGroup", "skillGroups", directory.SkillGroupSchema, "skill group"),
+    ("agentteam", "AgentTeam", "agentTeams", directory.AgentTeamSchema, "agent team"),
+    ("attribute", "Attribute", "attributes", directory.AttributeSchema, "attribute"),
+    (
+        "agentdesksetting",
+        "AgentDeskSetting",
+        "agentDeskSettings",
+        directory.AgentDeskSettingSchema,
+        "agent desk setting",
+    ),
+    ("department", "Department", "departments", directory.DepartmentSchema, "department"),
+    (
+        "mediaroutingdomain",
+        "MediaRoutingDomain",
+        "mediaRoutingDomains",
+        directory.MediaRoutingDomainSchema,
+        "media routing domain",
+    ),
+)
+
+
+def _list_schema(name: str, wrapper: str, item: type[Schema]) -> type[Schema]:
+    """One page of a directory list: pageInfo, permissionInfo and ``wrapper``."""
+    return Schema.from_dict(
+        {
+            "pageInfo": fields.Nested(PageInfoSchema, required=True),
+            "permissionInfo": fields.Nested(PermissionInfoSchema, required=True),
+            wrapper: fields.List(fields.Nested(item), required=True),
+        },
+        name=f"{name}ListSchema",
+    )
 
 
 # Every operation can answer these (no or wrong credentials, throttled, a dependency down).
@@ -131,10 +168,15 @@ def build() -> dict[str, Any]:
         ("BulkJobCreate", BulkJobCreateSchema),
         ("BulkJobUpdate", BulkJobUpdateSchema),
         ("BulkJobRevert", RevertSchema),
+        ("Reference", directory.ReferenceSchema),
+        ("AgentAttribute", directory.AgentAttributeSchema),
         ("Agent", AgentSchema),
         ("AgentList", AgentListSchema),
     ):
         spec.components.schema(name, schema=schema)
+    for _segment, name, wrapper, item, _label in DIRECTORY:
+        spec.components.schema(name, schema=item)
+        spec.components.schema(f"{name}List", schema=_list_schema(name, wrapper, item))
 
     def body(schema: str) -> dict[str, Any]:
         return {"required": True, "content": {JSON: {"schema": schema}}}
@@ -218,6 +260,25 @@ def build() -> dict[str, Any]:
         },
     )
     spec.path(
+        path=f"{API_BASE}/bulkjob/templates/agent",
+        operations={
+            "get": {
+                "summary": "The agent template: the agents as an agent file, in pieces",
+                "parameters": [
+                    _query("q", "string", "filter: peripheralId:ID agentTeamId:ID"),
+                    _query(
+                        "startIndex",
+                        "integer",
+                        "the piece from this agent on (by id)",
+                        minimum=0,
+                        maximum=MAX_INT,
+                    ),
+                ],
+                "responses": {200: _ok(media="text/csv"), **_errors(400, 403)},
+            }
+        },
+    )
+    spec.path(
         path=f"{API_BASE}/agent",
         operations={
             "get": {
@@ -237,6 +298,27 @@ def build() -> dict[str, Any]:
             }
         },
     )
+    for segment, name, _wrapper, _item, label in DIRECTORY:
+        spec.path(
+            path=f"{API_BASE}/{segment}",
+            operations={
+                "get": {
+                    "summary": f"List {label}s",
+                    "parameters": LIST_PARAMS,
+                    "responses": {200: _ok(f"{name}List"), **_errors(400, 403)},
+                }
+            },
+        )
+        spec.path(
+            path=f"{API_BASE}/{segment}/{{id}}",
+            operations={
+                "get": {
+                    "summary": f"One {label}",
+                    "parameters": [ID_PARAM],
+                    "responses": {200: _ok(name), **_errors(403, 404)},
+                }
+            },
+        )
     return spec.to_dict()
 
 

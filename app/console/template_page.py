@@ -1,4 +1,5 @@
-"""The SSO-migration template page: filters from the directory, the count left, the download."""
+"""The templates page: the SSO-migration template (filters from the directory, the count left,
+the download) and the agent template (the same filters, in pieces)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from app.accounts.roles import READ_JOBS
 from app.console import bp
 from app.console.auth import page
 from app.db import db
-from app.directory import template
+from app.directory import agent_template, template
 from app.exceptions import InvalidInput
 from app.http import attachment
 
@@ -46,6 +47,7 @@ def templates_page() -> str:
             if peripheral_id is not None or team_id is not None
             else remaining
         )
+        agent_count = template.count_agents(conn, peripheral_id, team_id)
     names = {p.id: p.name for p in peripherals}
     return render_template(
         "sso_template.html",
@@ -56,6 +58,7 @@ def templates_page() -> str:
         team_id=team_id,
         remaining=remaining,
         matching=matching,
+        agent_count=agent_count,
         limit=current_app.config["SETTINGS"].template_limit,
     )
 
@@ -67,3 +70,13 @@ def template_download() -> Response:
     query = _query(_filter("peripheralId"), _filter("agentTeamId"))
     limit = current_app.config["SETTINGS"].template_limit
     return attachment(template.download(db.engine, query, limit))
+
+
+@bp.get("/templates/agent.csv")
+@page(*READ_JOBS)
+def agent_template_download() -> Response:
+    """The agent template (the API's): one piece, with the chosen filters."""
+    query = _query(_filter("peripheralId"), _filter("agentTeamId"))
+    limit = current_app.config["SETTINGS"].template_limit
+    start = request.args.get("startIndex")
+    return attachment(agent_template.download(db.engine, query, start, limit))

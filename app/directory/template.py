@@ -65,6 +65,19 @@ def count_not_sso(
     return int(conn.execute(statement).scalar_one())
 
 
+def count_agents(
+    conn: Connection, peripheral_id: int | None = None, team_id: int | None = None
+) -> int:
+    """How many agents and supervisors there are, optionally on one peripheral/team (what the
+    agent template holds, in pieces)."""
+    statement = select(func.count()).select_from(agents)
+    if peripheral_id is not None:
+        statement = statement.where(agents.c.peripheral_id == peripheral_id)
+    if team_id is not None:
+        statement = statement.where(agents.c.agent_team_id == team_id)
+    return int(conn.execute(statement).scalar_one())
+
+
 TEMPLATE_TERM = re.compile(r"\s*(peripheralId|agentTeamId):(\d+)\s*", re.IGNORECASE)
 
 

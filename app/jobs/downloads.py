@@ -71,7 +71,8 @@ def original(engine: Engine, job_id: int) -> Download:
     """The original upload, byte for byte, as its type stores it (a CSV, or a SCIM bulk job's
     BulkRequest)."""
     job_type, file = _job_and_file(engine, job_id)
-    return Download(bytes(file.content), job_type.media_type, f"bulkjob-{job_id}.{job_type.suffix}")
+    body = job_type.served(bytes(file.content))
+    return Download(body, job_type.media_type, f"bulkjob-{job_id}.{job_type.suffix}")
 
 
 def extra(engine: Engine, job_id: int, name: str) -> Download:
@@ -131,7 +132,9 @@ def _log_lines(engine: Engine, job_id: int, job_type: JobType, file: Any) -> Ite
             stamp = timestamp(row.at_ms)
             yield f"{stamp} - Processing {unit} {row.line_number}: {one_line(describe(record))}\n"
             if row.ok:
-                yield f"{stamp} - {one_line(row.message)}\n"
+                # A line that made several objects says so on a log line each.
+                for said in row.message.split("\n"):
+                    yield f"{stamp} - {one_line(said)}\n"
             else:
                 error = one_line(row.message)
                 yield f"{stamp} - Error processing {unit} {row.line_number}: {error}\n"
@@ -141,14 +144,14 @@ def failed(engine: Engine, job_id: int) -> Download:
     """The failed rows: the type's columns, then lineNumber and error."""
     job_type, file = _job_and_file(engine, job_id)
     records = job_type.read(bytes(file.content))
-    rows = _failed_rows(engine, job_id, job_type.columns, records)
+    rows = _failed_rows(engine, job_id, job_type, records)
     return Download(as_bytes(csv_rows(rows)), CSV_TYPE, f"bulkjob-{job_id}-failed.csv")
 
 
 def _failed_rows(
-    engine: Engine, job_id: int, columns: Sequence[str], records: Iterator[Record]
+    engine: Engine, job_id: int, job_type: JobType, records: Iterator[Record]
 ) -> Iterator[Sequence[str]]:
-    yield [*columns, "lineNumber", "error"]
+    yield [*job_type.columns, "lineNumber", "error"]
     with engine.connect() as conn:
         failed = conn.execution_options(yield_per=STREAM_ROWS).execute(
             select(lines.c.line_number, lines.c.message)
@@ -159,4 +162,4 @@ def _failed_rows(
             record = next(records)
             while record.line_number < row.line_number:
                 record = next(records)
-            yield [*record.values, str(row.line_number), row.message]
+            yield [*job_type.record_values(record), str(row.line_number), row.message]

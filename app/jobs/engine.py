@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, cast, false, func, select, update
@@ -34,8 +33,7 @@ from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
 from app.db.sql import db_now_ms, insert_rows
 from app.jobs import totals
 from app.jobs import types as jobtypes
-from app.jobs.maintenance import open_window, windows
-from app.jobs.store import add_event, record_notification
+from app.jobs.store import add_event, hold_for_window, record_notification
 from app.jobs.types.base import Run
 from app.jobs.types.csvfile import Record
 
@@ -100,6 +98,7 @@ class JobRunner:
         # Known once claimed: for the totals /metrics reads (app/jobs/totals.py).
         self.job_type_code = 0
         self.start_ms = 0
+        self._renewed = 0.0  # time.monotonic() of the last lease renewal
 
     def _retrying(self, what: str, action: Callable[[], T]) -> T:
         """``action()``, retried with backoff while it fails with a transient database error."""
@@ -152,7 +151,9 @@ class JobRunner:
                     update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None)
                 )
                 return False
-            if job.job_state == JobState.QUEUED and self._wait_for_window(conn, now):
+            if job.job_state == JobState.QUEUED and hold_for_window(
+                conn, self.job_id, self.settings.maintenance_windows, now
+            ):
                 return False
             claimable = (
                 jobs.c.id == self.job_id,
@@ -247,30 +248,6 @@ class JobRunner:
         log.error("job %s: gave up after %s runs without progress", self.job_id, runs)
         return False
 
-    def _wait_for_window(self, conn: Connection, now: int) -> bool:
-        """If a maintenance window is open, leave the job Queued and say so in its log (once)."""
-        found = open_window(
-            windows(self.settings.maintenance_windows), datetime.fromtimestamp(now / 1000, UTC)
-        )
-        if found is None:
-            return False
-        window, closes = found
-        message = (
-            f"Job waiting: maintenance window {window.text} (UTC) is open until "
-            f"{closes.isoformat(timespec='seconds')}; the job starts when it closes"
-        )
-        last = conn.execute(
-            select(events.c.message)
-            .where(events.c.job_id == self.job_id)
-            .order_by(events.c.id.desc())
-            .limit(1)
-        ).scalar()
-        if last != message:
-            add_event(conn, self.job_id, message, now=now)
-        # Not dispatched any more: the sweeper sends it again as soon as the window closes.
-        conn.execute(update(jobs).where(jobs.c.id == self.job_id).values(dispatched_ms=None))
-        return True
-
     def load(self) -> tuple[jobtypes.JobType, Iterator[Record]]:
         """The job's type and the records not yet committed."""
         with self.db.read() as conn:
@@ -337,7 +314,24 @@ class JobRunner:
 
     def run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
         """Apply one chunk and commit it with its outcomes; return who cancelled, if anyone."""
+        self.run_state.keep_alive = self._keep_alive
+        self._renewed = time.monotonic()
+        job_type.prepare(chunk, self.run_state)
         return self._retrying("applying a chunk", lambda: self._run_chunk(job_type, chunk))
+
+    def _keep_alive(self) -> None:
+        """Renew the lease once a third of it has passed since the last renewal (work between
+        chunks that takes longer than a lease: hashing an agent file's passwords)."""
+        if time.monotonic() - self._renewed < self.settings.lease_seconds / 3:
+            return
+
+        def renew() -> None:
+            with self.db.write() as conn:
+                until = self._lease_until(db_now_ms(conn))
+                self._save_counts(conn, self.counts, lease_until_ms=until)
+
+        self._retrying("renewing the lease", renew)
+        self._renewed = time.monotonic()
 
     def _run_chunk(self, job_type: jobtypes.JobType, chunk: list[Record]) -> str | None:
         with self.db.write() as conn:
@@ -446,6 +440,12 @@ class JobRunner:
             return None
         return JobState.FAILED
 
+    def _tally(self, conn: Connection) -> str | None:
+        """The type's last log line (what the job created, updated and deleted), if any."""
+        if not self.job_type_code:
+            return None
+        return jobtypes.get(self.job_type_code).summary(conn, self.job_id, self.run_state.dry_run)
+
     def _summary(self) -> str:
         c = self.counts
         unit = self.run_state.unit
@@ -462,7 +462,8 @@ class JobRunner:
                 lease_owner=None,
                 lease_until_ms=None,
             )
-            for message in messages:
+            tally = self._tally(conn)
+            for message in [*messages, *([tally] if tally else [])]:
                 add_event(conn, self.job_id, message, after_line=self.counts.last_line, now=now)
             record_notification(conn, self.job_id, now)
             c = self.counts

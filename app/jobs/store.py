@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, update
@@ -22,6 +23,7 @@ from app.exceptions import (
 )
 from app.jobs import totals
 from app.jobs.check import CheckedFile, check_description
+from app.jobs.maintenance import open_window, windows
 from app.jobs.schedule import check_start_after, format_ms, scheduled_message
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ FILTERS: dict[str, listing.Filter] = {
     "dryRun": lambda v: jobs.c.dry_run == listing.parse_bool("dryRun", v),
 }
 
-# The job that reverts each job, if any (README: Revert), read with the job.
+# The job that reverts each job, if any (docs/concepts.md, "Revert"), read with the job.
 _reverts = jobs.alias("reverts")
 REVERTED_BY = (
     select(_reverts.c.id).where(_reverts.c.revert_of == jobs.c.id).scalar_subquery()
@@ -70,8 +72,8 @@ def create_job(
     """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
     base URL the job's results point into (SCIM bulk jobs); ``dry_run``: a job that changes
     nothing; ``revert_of``: the job it reverts; ``start_after_ms`` (checked) and ``notify_url``
-    (checked against the allowed hosts) as the README's "Scheduled start" and "Notification
-    when a job ends" say."""
+    (checked against the allowed hosts) as docs/concepts.md's "Scheduled start" and
+    "Notification when a job ends" say."""
     now = now_ms()
     start_after_ms = check_start_after(start_after_ms, now)
     job_id = conn.execute(
@@ -139,7 +141,7 @@ def add_event(
 
 
 _JOB = select(jobs, REVERTED_BY).where(jobs.c.id == bindparam("job_id"))
-# What a poller asks again and again, run on the driver's connection (README, "Performance").
+# What a poller asks again and again, run on the driver's connection (docs/performance.md).
 _POLLED_JOB = DriverQuery(_JOB)
 
 
@@ -310,3 +312,27 @@ def delete_job(conn: Connection, job_id: int, actor: str = "") -> None:
         job.created_by,
         actor or "(unknown)",
     )
+
+
+def hold_for_window(conn: Connection, job_id: int, windows_setting: str, now: int) -> bool:
+    """If a maintenance window is open, leave the Queued job waiting and say so in its log
+    (once); whether it must wait."""
+    found = open_window(windows(windows_setting), datetime.fromtimestamp(now / 1000, UTC))
+    if found is None:
+        return False
+    window, closes = found
+    message = (
+        f"Job waiting: maintenance window {window.text} (UTC) is open until "
+        f"{closes.isoformat(timespec='seconds')}; the job starts when it closes"
+    )
+    last = conn.execute(
+        select(events.c.message)
+        .where(events.c.job_id == job_id)
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if last != message:
+        add_event(conn, job_id, message, now=now)
+    # Not dispatched any more: the sweeper sends it again as soon as the window closes.
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(dispatched_ms=None))
+    return True

@@ -6,12 +6,14 @@ The API's create, the console's new-job form and SCIM's asynchronous /Bulk all c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from app.db import db
 from app.db.models import JobState
 from app.db.sql import now_ms
 from app.jobs import notify, queue, store, sweeper
+from app.jobs import types as jobtypes
 from app.jobs.check import check_description, check_dry_run, check_file
 from app.jobs.schedule import check_start_after
 
@@ -36,14 +38,15 @@ def submit(
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
-    ``dry_run``: a job that decides every record and changes nothing (README: Dry run), for
-    types that offer it; ``revert_of``: the job a revert job reverts (``app.jobs.revert``).
+    ``dry_run``: a job that decides every record and changes nothing (docs/concepts.md,
+    "Dry run"), for types that offer it; ``revert_of``: the job a revert job reverts
+    (``app.jobs.revert``).
 
     Refusals raise before anything is stored. The message to a worker is sent only after the
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
-    sweep of any worker sends it (README: "Nothing accepted is lost"). A job scheduled for
-    later (``start_after``, ms since the epoch) is left to the sweep that follows its time;
-    ``notify_url`` is told when the job ends. ``pre_checked``: see :func:`check_file`.
+    sweep of any worker sends it (docs/operations.md, "Nothing accepted is lost"). A job
+    scheduled for later (``start_after``, ms since the epoch) is left to the sweep that follows
+    its time; ``notify_url`` is told when the job ends. ``pre_checked``: see :func:`check_file`.
     """
     settings = app.config["SETTINGS"]
     description = check_description(description)
@@ -54,6 +57,9 @@ def submit(
     )
     if dry_run:
         check_dry_run(checked.job_type)
+    # What must not rest in plain text (an agent file's passwords) is sealed before storing.
+    sealed = jobtypes.get(checked.job_type).seal(checked.content, settings.secret())
+    checked = replace(checked, content=sealed)
     with db.write() as conn:
         job_id = store.create_job(
             conn,

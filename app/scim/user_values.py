@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
-from app.db.sql import is_postgres
+from app.directory import new_agents
 from app.scim import resources as scim_resources
 from app.scim.exceptions import InvalidValue, Uniqueness
 from app.scim.resources import describe
@@ -41,16 +41,6 @@ MAX_LENGTHS = {
 }
 # The attribute paths that refusals name.
 PATHS = {"givenName": "name.givenName", "familyName": "name.familyName"}
-
-
-# Taken while agentIds are handed out or checked (PostgreSQL; SQLite has one writer at a time).
-AGENT_ID_LOCK = 0x62756C6B  # "bulk"
-
-
-def lock_agent_ids(conn: Connection) -> None:
-    """On PostgreSQL, hold the lock that hands out agentIds until the transaction ends."""
-    if is_postgres(conn):
-        conn.execute(select(func.pg_advisory_xact_lock(AGENT_ID_LOCK)))
 
 
 def columns(
@@ -137,7 +127,7 @@ def _check_unique(conn: Connection, key: str, own_id: int | None) -> None:
 
 def _check_agent_id(conn: Connection, number: str, peripheral: int, own_id: int | None) -> None:
     """An agentId is unique on its peripheral (as in Cisco's directory)."""
-    lock_agent_ids(conn)
+    new_agents.lock_agent_ids(conn)
     params = {"peripheral": peripheral, "number": number, "own": own_id or 0}
     if conn.execute(_NUMBER_HOLDER, params).first() is not None:
         raise agent_id_taken(number, peripheral)
@@ -158,17 +148,6 @@ def _agent_id(value: Any) -> str | None:
     if len(value) > MAX_LENGTHS["agentId"]:
         raise InvalidValue(f"agentId is longer than {MAX_LENGTHS['agentId']} digits")
     return value
-
-
-def default_peripheral(conn: Connection, configured: int | None) -> int:
-    if configured is not None:
-        if not conn.execute(_PERIPHERAL, {"id": configured}).first():
-            raise InvalidValue(f"The default peripheral {configured} does not exist")
-        return configured
-    lowest = conn.execute(_LOWEST_PERIPHERAL).scalar_one()
-    if lowest is None:
-        raise InvalidValue("No peripheral exists to put the agent on; give peripheralId")
-    return int(lowest)
 
 
 def _team(conn: Connection, raw: Any, peripheral: int) -> int | None:

@@ -18,11 +18,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Numeric,
     Row,
-    cast,
     delete,
-    func,
     insert,
     select,
 )
@@ -31,6 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.models import Agent, AgentTeam, Peripheral, table
 from app.db.sql import now_ms
+from app.directory import new_agents
+from app.exceptions import InvalidInput
 from app.scim import patch as scim_patch
 from app.scim import resources as scim_resources
 from app.scim import user_values
@@ -163,45 +162,20 @@ def list_users(
     return Listing(rows, total)
 
 
-class NewAgents:
-    """What creating agents needs from the database, read once per transaction (a Bulk of
-    1,000 creates reads each once). Use one instance per transaction.
-
-    agentIds: the highest so far + 1 (at least 1000, and above every agentId given explicitly
-    in this transaction), then counted on in memory; on PostgreSQL a transaction-scoped
-    advisory lock keeps concurrent creates from handing out the same number (and from both
-    finding an explicit agentId free). The default peripheral: the configured one (checked) or
-    the lowest."""
-
-    LOCK_KEY = user_values.AGENT_ID_LOCK
-
-    def __init__(self) -> None:
-        self._next: int | None = None
-        self._floor = 1000
-        self._peripheral: int | None = None
+class NewAgents(new_agents.NewAgents):
+    """The directory's (app/directory/new_agents.py), its refusals as SCIM's."""
 
     def peripheral(self, conn: Connection, configured: int | None) -> int:
-        if self._peripheral is None:
-            self._peripheral = user_values.default_peripheral(conn, configured)
-        return self._peripheral
+        try:
+            return super().peripheral(conn, configured)
+        except InvalidInput as exc:
+            raise InvalidValue(f"{exc.message}; give peripheralId") from None
 
-    def agent_id(self, conn: Connection) -> str:
-        if self._next is None:
-            user_values.lock_agent_ids(conn)
-            highest = conn.execute(
-                select(func.max(cast(agents.c.agent_id, Numeric(32, 0))))
-            ).scalar_one()
-            self._next = int(highest or 0) + 1
-        self._next = max(self._next, self._floor)
-        number = str(self._next)
-        if len(number) > user_values.MAX_LENGTHS["agentId"]:
-            raise InvalidValue("No agentId is left above the highest one; give an agentId")
-        self._next += 1
-        return number
-
-    def saw(self, agent_id: str) -> None:
-        """An agentId given explicitly: later ones are counted from above it."""
-        self._floor = max(self._floor, int(agent_id) + 1)
+    def agent_id(self, conn: Connection, max_length: int = new_agents.MAX_AGENT_ID) -> str:
+        try:
+            return super().agent_id(conn, max_length)
+        except InvalidInput as exc:
+            raise InvalidValue(exc.message) from None
 
 
 def create_user(

@@ -107,7 +107,8 @@ def test_create_multipart_and_raw_keep_bytes(client: FlaskClient) -> None:
     [
         ("", "fileContent", "required"),
         ("userName,firstName,lastName,newUserName\n", "fileContent", "no data rows"),
-        ("a,b\n1,2\n", "fileContent", "expected columns: jobType 5 (SSO migration): userName"),
+        ("a,b\n1,2\n", "fileContent", "; jobType 5 (SSO migration): userName,firstName"),
+        ("a,b\n1,2\n", "fileContent", "expected columns: jobType 2 (Agent): operation,agentId"),
         ("userName,firstName,lastName,newUserName\na,b,c\n", "fileContent", "Line 2"),
         ('userName,firstName,lastName,newUserName\n"a,b,c,d\n', "fileContent", "Line 2"),
     ],
@@ -141,9 +142,14 @@ def test_non_utf8_refused_with_offset(client: FlaskClient) -> None:
 
 
 def test_job_type_must_match_header(client: FlaskClient) -> None:
-    response = create(client, jobType=2)
+    response = create(client, jobType=9)  # a type the service does not run
     assert response.status_code == 400
     assert first_error(response)["errorData"] == "jobType"
+    response = create(client, jobType=2)  # the Agent type, with an SSO-migration file
+    assert response.status_code == 400
+    error = first_error(response)
+    assert error["errorData"] == "fileContent"
+    assert "does not match jobType 2 (Agent)" in error["errorMessage"]
 
 
 def test_description_too_long_and_unknown_field(client: FlaskClient) -> None:
@@ -225,7 +231,7 @@ def test_bearer_token(app: Flask, client: FlaskClient) -> None:
 
 
 def test_a_poll_shows_what_changed_since_the_last_one(app: Flask, client: FlaskClient) -> None:
-    # A job's body is rendered once per state (README, "Performance"): a counter the engine moves
+    # A job's body is rendered once per state (docs/performance.md): a counter the engine moves
     # without touching changeStamp must still show on the next poll, in JSON and in XML.
     from sqlalchemy import update
 
@@ -445,6 +451,32 @@ def test_template_filters_and_cap(app: Flask, client: FlaskClient) -> None:
     assert client.get(f"{url}?q=colour:1", headers=basic()).status_code == 400
     app.config["SETTINGS"] = app.config["SETTINGS"].replace(template_limit=2)
     assert names() == ["onteam", "other"]
+
+
+def test_agent_template_filters_pieces_and_neutralising(app: Flask, client: FlaskClient) -> None:
+    with db.write() as conn:
+        factories.team(conn, 12, peripheral_id=5000, name="Sales")
+        factories.peripheral(conn, 6000, "PG_2")
+        factories.agent(conn, "onteam", team_id=12, first_name="=cmd")
+        factories.agent(conn, "other", peripheral_id=6000)
+        factories.agent(conn, "done", sso=True)
+    url = f"{BASE}/bulkjob/templates/agent"
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(template_limit=2)
+
+    def rows(query: str = "") -> list[list[str]]:
+        response = client.get(f"{url}{query}", headers=basic())
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.headers["Content-Disposition"] == 'attachment; filename="agent.csv"'
+        return [line.split(",") for line in response.get_data(as_text=True).splitlines()]
+
+    first = rows()
+    assert first[0][:6] == ["operation", "agentId", "userName", "firstName", "lastName", "password"]
+    assert [r[2] for r in first[1:]] == ["onteam", "other"]
+    assert first[1][3] == "'=cmd" and first[1][5] == "~" and first[1][11] == "Sales"
+    assert [r[2] for r in rows("?startIndex=2")[1:]] == ["done"]
+    assert [r[2] for r in rows("?q=peripheralId:6000")[1:]] == ["other"]
+    assert client.get(f"{url}?startIndex=-1", headers=basic()).status_code == 400
+    assert client.get(f"{url}?q=colour:1", headers=basic()).status_code == 400
 
 
 # Agents ----------------------------------------------------------------------------------

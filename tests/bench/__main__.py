@@ -1,11 +1,14 @@
-"""``make bench``: the performance figures the README lists, each beside its floor or target
-(printed, never asserted in tests). README, "Performance", says how to read them.
+"""``make bench``: the performance figures docs/performance.md lists, each beside its floor or
+target (printed, never asserted in tests). docs/performance.md, "How to read them", says how to
+read them.
 
 1. The 3 MB SSO-migration job (as many rows as fit in 3 MB, against 60,000 agents), run by a
    real worker, on SQLite and on PostgreSQL, each beside its bare floor measured in the same
    run on the same directory and file (tests/bench/floors.py, the best of 5); the job first,
    as a user meets it, then its revert, then the dry run of the same file; POST to final
    state; the worker's peak memory.
+1a. The 3 MB agent file of CREATE rows (tests/bench/agent_job.py) beside its bare floor on the
+   same directory and file, on both databases; what one password costs a row.
 2. Polling ``GET /bulkjob/<id>`` under wrk, beside a bare Flask endpoint (tests/bench/polling.py),
    on SQLite and as the Procfile runs the service (PostgreSQL, Redis, a worker beside).
 3. 100,000 jobs stored: the jobs list, a search, a filter and a /metrics scrape, on both
@@ -32,7 +35,7 @@ from typing import Any
 from app.accounts import users
 from app.db import db
 from tests import factories
-from tests.bench import job, polling, scale, scim_async, scim_bulk
+from tests.bench import agent_job, job, polling, scale, scim_async, scim_bulk
 from tests.live import Worker
 
 BENCH_PG = os.environ.get("BULKJOB_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
@@ -192,13 +195,29 @@ def main() -> int:
     broker = _redis()
     with tempfile.TemporaryDirectory(prefix="bulkjob-bench-") as tmp:
         root = Path(tmp)
-        parts = ("sqlite", "pg", "poll", "poll-pg", "scale-sqlite", "scale-pg", "template", "scim")
+        parts = (
+            "sqlite",
+            "pg",
+            "agents-sqlite",
+            "agents-pg",
+            "poll",
+            "poll-pg",
+            "scale-sqlite",
+            "scale-pg",
+            "template",
+            "scim",
+        )
         for name in parts:
             (root / name).mkdir()
         on_sqlite = job.sqlite_benchmark(root / "sqlite")
         on_pg = None
         if database_url is not None:
             on_pg = job.postgres_benchmark(root / "pg", database_url, broker)
+        agents = {"SQLite": agent_job.sqlite_benchmark(root / "agents-sqlite")}
+        if database_url is not None:
+            agents["PostgreSQL"] = agent_job.postgres_benchmark(
+                root / "agents-pg", database_url, broker
+            )
         polls = {"SQLite": polling_run(root / "poll", None, broker)}
         if database_url is not None:
             polls["PostgreSQL, Redis and a worker beside (the Procfile)"] = polling_run(
@@ -220,6 +239,8 @@ def main() -> int:
         )
         _job_report("PostgreSQL", on_pg, on_pg["floor"], 2)
 
+    for name, figures in agents.items():
+        agent_job.report(name, figures)
     for name, figures in polls.items():
         _polling_report(name, figures)
 

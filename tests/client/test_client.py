@@ -90,7 +90,7 @@ def test_the_client_imports_nothing_else_of_the_application() -> None:
                     todo.append(name)
             else:
                 assert top in sys.stdlib_module_names or top == "httpx", f"{module} imports {name}"
-    # The README names the files a script carries when it copies the client.
+    # docs/command.md ("The Python client") names the files a script carries when it copies the client.
     assert modules == {"app.client", "app.client_model"}
 
 
@@ -194,6 +194,20 @@ def test_template_download_with_filters(app: Flask, api: Client, tmp_path: Path)
         "userName,firstName,lastName,newUserName",
         "south,First,Last,",
     ]
+
+
+def test_agent_template_download_in_pieces(app: Flask, api: Client, tmp_path: Path) -> None:
+    with db.write() as conn:
+        for name in ("p1", "p2", "p3"):
+            factories.agent(conn, name, peripheral_id=5000)
+    target = tmp_path / "agents.csv"
+    api.download_template(target, kind="agent", start_index=1)
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith("operation,agentId,userName,firstName,lastName,password,")
+    assert [line.split(",")[2] for line in lines[1:]] == ["p2", "p3"]
+    assert all(line.startswith("UPDATE,") and ",~," in line for line in lines[1:])
+    with pytest.raises(ValueError, match="kind must be one of ssomigration, agent"):
+        api.download_template(target, kind="calltype")
 
 
 def test_wrong_token_and_wait_timeout(app: Flask, transport: CountingTransport, token: str) -> None:

@@ -564,6 +564,14 @@ def test_template_page_filters_counts_and_downloads(app: Flask) -> None:
     everything = text(client.get("/templates/ssomigration.csv"))
     assert len(everything.splitlines()) == 4
     assert client.get("/templates?peripheralId=abc").status_code == 400
+    # The agent template: every agent (SSO or not) as an agent file, in pieces.
+    assert "agents 1&ndash;4</a>" in page
+    assert "agents 1&ndash;2</a>" in filtered
+    agents = client.get("/templates/agent.csv?peripheralId=5000&agentTeamId=12&startIndex=1")
+    assert agents.headers["Content-Disposition"] == 'attachment; filename="agent.csv"'
+    lines = text(agents).splitlines()
+    assert lines[0].startswith("operation,agentId,userName,")
+    assert [line.split(",")[2] for line in lines[1:]] == ["a2"]
 
 
 # --- served locally, no inline script ----------------------------------------------------------

@@ -295,6 +295,17 @@ def test_template_to_a_file(stack: Stack, tmp_path: Path) -> None:
     ]
 
 
+def test_agent_template(stack: Stack, tmp_path: Path) -> None:
+    with db.write() as conn:
+        factories.peripheral(conn, 6002, "third")
+        factories.agent(conn, "thirdone", peripheral_id=6002)
+    rows = json.loads(bulkjob(stack, "template", "agent", "--peripheral", "6002", "--json").stdout)
+    assert [(r["operation"], r["userName"], r["password"]) for r in rows] == [
+        ("UPDATE", "thirdone", "~")
+    ]
+    assert bulkjob(stack, "template", "skillgroup").exit_code == 2
+
+
 def test_delete(stack: Stack) -> None:
     stack.ensure_worker()
     done = submit_and_wait(stack, [["ghost", "", "", ""]], "--json")

@@ -100,7 +100,9 @@ def test_header_matching_refusals() -> None:
         jobtypes.match_header(["username", "firstname"], None)
     with pytest.raises(InvalidInput, match="expected columns"):
         jobtypes.match_header(["username", "username", "firstname", "lastname"], None)
-    with pytest.raises(InvalidInput, match="jobType 2 is not supported"):
+    with pytest.raises(InvalidInput, match="jobType 9 is not supported"):
+        jobtypes.match_header(["username", "firstname", "lastname", "newusername"], 9)
+    with pytest.raises(InvalidInput, match=r"does not match jobType 2 \(Agent\)"):
         jobtypes.match_header(["username", "firstname", "lastname", "newusername"], 2)
 
 

@@ -16,6 +16,7 @@ from app.exceptions import InvalidInput
 from app.jobs.types.base import Extra, JobType, Outcome, Record, Run
 
 TYPE_MODULES = (
+    "app.directory.agent_job",  # 2: Agent
     "app.jobs.types.sso",  # 5: SSO migration
     "app.jobs.types.sso_revert",  # 101: the revert of an SSO migration
     "app.scim.bulkjob",  # 100: SCIM bulk request
@@ -55,16 +56,26 @@ def extra_names() -> list[str]:
     return sorted({extra.name for job_type in registry().values() for extra in job_type.extras})
 
 
+def _fits(header: list[str], job_type: JobType) -> bool:
+    """Each of the type's columns once, no others, any order; optional ones may be left out."""
+    names = set(header)
+    columns = {c.lower() for c in job_type.columns}
+    required = columns - {c.lower() for c in job_type.optional_columns}
+    return len(names) == len(header) and required <= names <= columns
+
+
 def _expected(job_type: JobType) -> str:
-    return ",".join(job_type.columns)
+    expected = ",".join(job_type.columns)
+    if job_type.optional_columns:
+        expected += f" ({', '.join(job_type.optional_columns)} optional)"
+    return expected
 
 
 def match_header(header: list[str], code: int | None) -> JobType:
     """The job type whose columns ``header`` holds (each once, no others, any order)."""
     found = None
-    names = sorted(header)
     for job_type in uploadable():
-        if names == sorted(c.lower() for c in job_type.columns):
+        if _fits(header, job_type):
             found = job_type
             break
     if code is not None:

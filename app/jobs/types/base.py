@@ -46,8 +46,11 @@ class Run:
     failed: int = 0  # records failed before this chunk
     memo: dict[str, Any] = field(default_factory=dict)
     stopped: str | None = None
-    # Decide every record as a real run would, change nothing (README: Dry run).
+    # Decide every record as a real run would, change nothing (docs/concepts.md, "Dry run").
     dry_run: bool = False
+    # Called now and then by long work outside a chunk's transaction (:meth:`JobType.prepare`):
+    # renews the job's lease when it is due, so no other worker takes the job meanwhile.
+    keep_alive: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,16 @@ class JobType(ABC):
     suffix = "csv"
     original_label = "the original CSV"
     extras: tuple[Extra, ...] = ()
-    # Whether a job of this type may be a dry run (README: Dry run): its ``apply_chunk``
-    # honours ``Run.dry_run``.
+    # Whether a job of this type may be a dry run (docs/concepts.md, "Dry run"): its
+    # ``apply_chunk`` honours ``Run.dry_run``.
     dry_runs = False
-    # The code of the type whose jobs a job of this type reverts (README: Revert), if any.
+    # The code of the type whose jobs a job of this type reverts (docs/concepts.md, "Revert"),
+    # if any.
     reverts: int | None = None
+    # Columns a file may leave out (older releases' files); their cells read as
+    # ``missing_cell``.
+    optional_columns: tuple[str, ...] = ()
+    missing_cell = ""
 
     @abstractmethod
     def check(self, content: bytes) -> tuple[int, str]:
@@ -116,6 +124,30 @@ class JobType(ABC):
         if ": " not in rest:
             return message
         return f"{field}: {rest.rsplit(': ', 1)[0]}"
+
+    def seal(self, content: bytes, secret: str) -> bytes:
+        """The accepted file as it is stored: what must not rest in plain text (an agent
+        file's passwords) sealed with the service's ``secret``. The same file by default."""
+        return content
+
+    def served(self, content: bytes) -> bytes:
+        """The stored file as its downloads show it. The same file by default."""
+        return content
+
+    def record_values(self, record: Record) -> tuple[str, ...]:
+        """A record's cells as the failed rows show them (nothing sealed)."""
+        return record.values
+
+    def prepare(self, records: Sequence[Record], run: Run) -> None:
+        """Work a chunk needs before its transaction opens, kept in ``run.memo`` (slow work
+        that needs no database: an agent file's password hashes); it calls ``run.keep_alive``
+        as it goes. Nothing by default."""
+        return None
+
+    def summary(self, conn: Connection, job_id: int, dry_run: bool) -> str | None:
+        """One more log line after the job's counts (what its lines created, updated and
+        deleted), or None."""
+        return None
 
     @abstractmethod
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:

@@ -92,7 +92,7 @@ class CsvFile:
         first_line = text.split("\n", 1)[0]
         self.delimiter = _delimiter(first_line)
 
-    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (start line, cells) for every non-blank row; errors name the line."""
         reader = csv.reader(
             io.StringIO(self.text, newline=""), delimiter=self.delimiter, strict=True
@@ -117,14 +117,14 @@ class CsvFile:
 
     def header(self) -> list[str]:
         """The header's column names, normalised (trimmed, lower-case)."""
-        for _line, row in self._rows():
+        for _line, row in self.rows():
             return [normalise_header(cell) for cell in row]
         raise FieldRequired("fileContent is empty", "fileContent")
 
     def count(self) -> int:
         """How many data records there are, each checked as ``records`` checks it (the header
         must already have been matched), without building them: what a create needs."""
-        rows = self._rows()
+        rows = self.rows()
         _line, header = next(rows)
         width = len(header)
         total = 0
@@ -134,17 +134,21 @@ class CsvFile:
             total += 1
         return total
 
-    def records(self, columns: Iterable[str]) -> Iterator[Record]:
-        """Data records with cells in the order of ``columns`` (canonical names).
+    def records(self, columns: Iterable[str], missing: str = "") -> Iterator[Record]:
+        """Data records with cells in the order of ``columns`` (canonical names); a column
+        the header lacks (an optional one) reads as ``missing``.
 
         The header must already have been matched to ``columns``.
         """
         wanted = [c.lower() for c in columns]
-        rows = self._rows()
+        rows = self.rows()
         _line, header = next(rows)
         position = {normalise_header(name): i for i, name in enumerate(header)}
-        order = [position[c] for c in wanted]
         width = len(header)
+        if all(c in position for c in wanted):
+            order = [position[c] for c in wanted]
+        else:  # index ``width``: the ``missing`` cell appended to each row below
+            order = [position.get(c, width) for c in wanted]
         identity = order == list(range(width))
         for line, row in rows:
             if len(row) != width:
@@ -152,6 +156,7 @@ class CsvFile:
             if identity:
                 yield Record(line, tuple(map(clean_cell, row)))
             else:
+                row.append(missing)
                 yield Record(line, tuple(clean_cell(row[i]) for i in order))
 
 
@@ -173,7 +178,7 @@ class CsvJobType(JobType):
 
     def read(self, content: bytes) -> Iterator[Record]:
         text, _encoding = decode(content)
-        return CsvFile(text).records(self.columns)
+        return CsvFile(text).records(self.columns, self.missing_cell)
 
 
 class _Echo:

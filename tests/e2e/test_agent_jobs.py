@@ -1,0 +1,224 @@
+"""Agent jobs (docs/job-types/agent.md) end to end: the HTTP API, two real Celery workers and
+the database, on SQLite with the embedded broker and on PostgreSQL with Redis. One stack and its
+two workers per database serve every test here (the directory job types share them)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db import db
+from app.db.models import AgentSkillGroup, AgentTeam, Attribute, JobLine, SkillGroup, table
+from app.directory.agent_job import COLUMNS
+from tests import factories
+from tests.conftest import PG_URL, REDIS_URL, basic, reset_postgres, services_unavailable
+from tests.e2e.test_reliability import Stack, build_stack, lease_holder
+from tests.live import wait_for_final
+
+pytestmark = pytest.mark.e2e
+
+HEADER = ",".join(COLUMNS)
+SCIM = {**basic(), "Accept": "application/scim+json"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    tmp_path = tmp_path_factory.mktemp(f"agents-{request.param}")
+    database_url = broker_url = None
+    if request.param == "postgres":
+        try:
+            import redis
+
+            reset_postgres(PG_URL)
+            redis.Redis.from_url(REDIS_URL).flushdb()
+        except Exception as exc:  # pragma: no cover - depends on the machine
+            services_unavailable(f"PostgreSQL or Redis: {exc}")
+        database_url, broker_url = PG_URL, REDIS_URL
+    made = build_stack(tmp_path, database_url, broker_url, chunk_size=50)
+    with db.write() as conn:
+        factories.peripheral(conn, 5000)
+    try:
+        made.worker("worker-1")
+        made.worker("worker-2")
+        yield made
+    finally:
+        made.stop()
+        db.dispose()
+
+
+def row(**cells: str) -> str:
+    return ",".join(cells.get(column, "") for column in COLUMNS)
+
+
+def agent_file(rows: list[str]) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def get(stack: Stack, path: str, headers: dict[str, str] | None = None) -> Any:
+    response = stack.client.get(path, headers=headers or basic())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
+
+
+def test_an_agent_file_through_the_api(stack: Stack) -> None:
+    create = stack.post(
+        agent_file(
+            [
+                row(
+                    operation="CREATE",
+                    userName="e2e.anna",
+                    firstName="Anna",
+                    lastName="A",
+                    password="Top-Secret-1",
+                    agentTeamName="E2E_Team",
+                    skillGroups="E2E_SG1;E2E_SG2",
+                    defaultSkillGroup="E2E_SG1",
+                    attributes="E2E_Spanish=true",
+                ),
+                row(
+                    operation="CREATE",
+                    userName="e2e.ben",
+                    firstName="Ben",
+                    lastName="B",
+                    agentTeamName="E2E_Team",
+                    skillGroups="E2E_SG1",
+                ),
+                row(operation="CREATE", userName="e2e.anna", firstName="Again", lastName="A"),
+            ]
+        ),
+        "onboarding",
+    )
+    final = wait_for_final(stack.client, basic(), create)
+    assert (final["jobState"], final["succeededRecords"], final["failedRecords"]) == (6, 2, 1)
+    log = stack.log(create)
+    assert "password=********" in log and "Top-Secret-1" not in log
+    assert "Error processing line 4: userName: The userName is already in use: e2e.anna" in log
+    assert log.rstrip().endswith(
+        "1 agent teams created, 2 agents created, 1 attributes created, 2 skill groups created"
+    )
+    for download in ("csv", "failed"):
+        body = get(stack, f"{create}/{download}").get_data(as_text=True)
+        assert "Top-Secret-1" not in body and "{sealed}" not in body
+
+    # The agents and their team are SCIM Users and a SCIM Group at once.
+    users = get(stack, '/scim/v2/Users?filter=userName sw "e2e."', SCIM).get_json()
+    assert sorted(u["userName"] for u in users["Resources"]) == ["e2e.anna", "e2e.ben"]
+    groups = get(stack, '/scim/v2/Groups?filter=displayName eq "E2E_Team"', SCIM).get_json()
+    assert [len(g["members"]) for g in groups["Resources"]] == [2]
+
+    update = stack.post(
+        agent_file(
+            [
+                row(
+                    operation="UPDATE",
+                    userName="e2e.anna",
+                    firstName="~",
+                    lastName="Adams",
+                    password="~",
+                    loginEnabled="~",
+                    ssoEnabled="~",
+                    description="~",
+                    agentStateTrace="~",
+                    agentDeskSettingsName="~",
+                    agentTeamName="~",
+                    skillGroups="+E2E_SG3;-E2E_SG2",
+                    defaultSkillGroup="~",
+                    attributes="~",
+                    supervisor="~",
+                    supervisorTeams="~",
+                    departmentName="~",
+                ),
+                row(operation="DELETE", userName="e2e.ben"),
+            ]
+        ),
+        "moves",
+    )
+    final = wait_for_final(stack.client, basic(), update)
+    assert final["jobState"] == 3, stack.log(update)
+    log = stack.log(update)
+    assert log.rstrip().endswith("1 skill groups created, 1 agents updated, 1 agents deleted")
+    anna = get(stack, '/scim/v2/Users?filter=userName eq "e2e.anna"', SCIM).get_json()
+    assert anna["Resources"][0]["name"]["familyName"] == "Adams"
+
+
+def new_agents(prefix: str, count: int, team: str) -> str:
+    return agent_file(
+        [
+            row(
+                operation="CREATE",
+                userName=f"{prefix}{i:04}",
+                firstName="F",
+                lastName="L",
+                agentTeamName=team,
+                skillGroups=f"{team}_SG",
+                attributes=f"{team}_Attr=true",
+            )
+            for i in range(count)
+        ]
+    )
+
+
+def test_two_jobs_at_once_make_one_team(stack: Stack) -> None:
+    first = stack.post(new_agents("race.a", 400, "Race_Team"), "first")
+    second = stack.post(new_agents("race.b", 400, "Race_Team"), "second")
+    for location in (first, second):
+        final = wait_for_final(stack.client, basic(), location, timeout=120)
+        assert final["jobState"] == 3, stack.log(location)[-2000:]
+    teams, groups, attributes = table(AgentTeam), table(SkillGroup), table(Attribute)
+    with db.read() as conn:
+        assert (
+            conn.execute(select(func.count()).where(teams.c.name_key == "race_team")).scalar_one()
+            == 1
+        )
+        group_id = conn.execute(
+            select(groups.c.id).where(groups.c.name_key == "race_team_sg")
+        ).scalar_one()
+        assert (
+            conn.execute(
+                select(func.count()).where(attributes.c.name_key == "race_team_attr")
+            ).scalar_one()
+            == 1
+        )
+        members = conn.execute(
+            select(func.count()).where(table(AgentSkillGroup).c.skill_group_id == group_id)
+        ).scalar_one()
+    assert members == 800
+    # Both workers ran one (the jobs overlapped): each log names its worker.
+    hosts = {stack.job(location)["jobHostName"] for location in (first, second)}
+    assert (
+        stack.log(first).count("Created /unifiedconfig/config/agentteam/")
+        + stack.log(second).count("Created /unifiedconfig/config/agentteam/")
+        == 1
+    ), hosts
+
+
+def test_a_killed_worker_applies_nothing_twice(stack: Stack) -> None:
+    count = 3000
+    location = stack.post(new_agents("kill.", count, "Kill_Team"), "killed")
+    stack.wait(location, lambda j: j["jobState"] == 2 and j["processedRecords"] > 0)
+    holder = lease_holder(location)
+    worker = next(w for w in stack.workers if w.name == holder and w.process.poll() is None)
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait(timeout=10)
+    assert stack.job(location)["processedRecords"] < count, "finished before the kill"
+    stack.worker(holder)
+    final = wait_for_final(stack.client, basic(), location, timeout=180)
+    assert (final["jobState"], final["succeededRecords"]) == (3, count)
+    job_id = int(location.rsplit("/", 1)[1])
+    with db.read() as conn:
+        lines = conn.execute(
+            select(func.count()).where(table(JobLine).c.job_id == job_id)
+        ).scalar_one()
+    assert lines == count
+    log = stack.log(location)
+    assert "Job resumed on" in log
+    assert log.count("Created /unifiedconfig/config/agent/") == count
+    users = get(stack, '/scim/v2/Users?filter=userName sw "kill."&count=1', SCIM).get_json()
+    assert users["totalResults"] == count

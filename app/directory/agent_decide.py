@@ -81,16 +81,11 @@ def _check_user_name(chunk: Chunk, user_name: str, own: AgentState | None) -> st
             f'may hold ASCII characters 33-126 except " / \\ [ ] : ; | = , + * ? < > # %, '
             f"not {shown}: {user_name}",
         )
+    # The chunk read every agent holding a user name its rows name (and keeps track of the
+    # names its rows free and take); one taken since by another job is refused by the unique
+    # index when the row is written.
     holder = chunk.by_key.get(user_name.lower())
-    if holder is None:
-        holder_row = chunk.conn.exec_driver_sql(
-            sql(chunk.conn, "SELECT id FROM agents WHERE user_name_key = ?"),
-            (user_name.lower(),),
-        ).first()
-        taken = holder_row is not None and (own is None or holder_row[0] != own.id)
-    else:
-        taken = own is None or holder.id != own.id
-    if taken:
+    if holder is not None and (own is None or holder.id != own.id):
         raise RowError("userName", f"The userName is already in use: {user_name}")
     return user_name
 

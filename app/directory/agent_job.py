@@ -1,14 +1,15 @@
 """Job type 2: agents, with their teams, skill groups and attributes (docs/job-types/agent.md).
 
-Each row is CREATE, UPDATE or DELETE and applied atomically in a savepoint of the chunk's
-transaction: everything it changes and creates, or nothing. A chunk reads what its rows name
-(agents, teams, skill groups, attributes, desk settings, departments) in a few queries, decides
-each row in memory against that, writes it, and keeps what it wrote in memory for the rows
-after it. Teams, skill groups and attributes a row names that do not exist are created with
-the row; their unique name keys decide between two jobs creating the same name at once.
+Each row is CREATE, UPDATE or DELETE and applied atomically: everything it changes and
+creates, or nothing. A chunk reads what its rows name (agents, teams, skill groups,
+attributes, desk settings, departments) in a few queries, decides each row in memory against
+that and settles it there for the rows after it, then writes the chunk's rows together, a few
+statements in all. Teams, skill groups and attributes a row names that do not exist are created
+with the row; their unique name keys decide between two jobs creating the same name at once.
 
-An agent is updated only if its change stamp is still the one read (else the row fails: another
-job changed it meanwhile). A dry run applies each chunk, after replaying the job's earlier
+An agent is updated only if its change stamp is still the one read; if another transaction got
+in the way, the chunk is redone a row at a time, each in a savepoint (a row whose agent changed
+meanwhile fails, saying so). A dry run applies each chunk, after replaying the job's earlier
 succeeded lines, inside a savepoint it then rolls back: every row is decided exactly as a real
 run would decide it, and nothing stays.
 """
@@ -35,12 +36,9 @@ from app.directory.agent_state import (
     OPTIONAL,
     PASSWORD,
     Chunk,
-    Named,
-    bare,
 )
-from app.directory.agent_write import write
+from app.directory.agent_write import Conflict, Settled, flush, settle
 from app.directory.cells import KEEP, RowError
-from app.directory.names import name_key
 from app.jobs.store import job_file
 from app.jobs.types.base import Outcome, Record, Run
 from app.jobs.types.csvfile import CsvFile, CsvJobType, decode
@@ -115,41 +113,15 @@ class AgentJob(CsvJobType):
             run.keep_alive()
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
-        if run.dry_run:
-            return self._dry_run(conn, records, run)
-        chunk = Chunk(conn, run, records)
-        return [self._apply(chunk, record, dry_run=False) for record in records]
-
-    def _apply(self, chunk: Chunk, record: Record, *, dry_run: bool) -> Outcome:
-        line = record.line_number
-        savepoint = chunk.conn.begin_nested()
-        try:
-            plan = decide(chunk, record)
-            messages, detail = write(chunk, plan, dry_run)
-        except RowError as exc:
-            savepoint.rollback()
-            _reread(chunk, record)
-            return Outcome(line, False, str(exc))
-        except IntegrityError:
-            # Another transaction took a name this row meant to take, after the chunk read.
-            savepoint.rollback()
-            _reread(chunk, record)
-            user_name = record.values[AT["userName"]]
-            return Outcome(line, False, f"userName: The userName is already in use: {user_name}")
-        savepoint.commit()
-        return Outcome(line, True, "\n".join(messages), detail)
-
-    def _dry_run(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
-        """Replay the job's earlier succeeded lines, decide this chunk's, roll all back."""
+        if not run.dry_run:
+            return _apply(conn, run, records, dry_run=False)
+        # Replay the job's earlier succeeded lines, decide this chunk's, roll all back.
         earlier = _earlier(conn, self, run, records[0].line_number if records else 0)
         savepoint = conn.begin_nested()
         try:
             if earlier:
-                replay = Chunk(conn, run, earlier)
-                for record in earlier:
-                    self._apply(replay, record, dry_run=True)
-            chunk = Chunk(conn, run, records)
-            outcomes = [self._apply(chunk, record, dry_run=True) for record in records]
+                _apply(conn, run, earlier, dry_run=True)
+            outcomes = _apply(conn, run, records, dry_run=True)
         finally:
             savepoint.rollback()
         run.memo.setdefault("succeeded", []).extend(
@@ -195,27 +167,70 @@ def _earlier(conn: Connection, job_type: AgentJob, run: Run, first_line: int) ->
     return list(records)
 
 
-def _reread(chunk: Chunk, record: Record) -> None:
-    """After a row rolled back: what it named is read again (objects it created are gone)."""
-    fresh = Chunk(chunk.conn, chunk.run, [record])
-    for name in ("teams", "groups", "attributes"):
-        mine: dict[str, Named] = getattr(chunk, name)
-        theirs: dict[str, Named] = getattr(fresh, name)
-        for key in _record_keys(record, name):
-            mine.pop(key, None)
-            if key in theirs:
-                mine[key] = theirs[key]
+def _apply(conn: Connection, run: Run, records: Sequence[Record], dry_run: bool) -> list[Outcome]:
+    """Every row decided and settled in memory, then written together; if another transaction
+    got in the way (an agent changed, a name taken meanwhile), the rows again one at a time,
+    each in a savepoint of its own."""
+    savepoint = conn.begin_nested()
+    try:
+        outcomes = _together(Chunk(conn, run, records), records, dry_run)
+    except (Conflict, IntegrityError):
+        savepoint.rollback()
+        return _one_at_a_time(conn, run, records, dry_run)
+    savepoint.commit()
+    return outcomes
 
 
-def _record_keys(record: Record, kind: str) -> set[str]:
-    v = record.values
-    if kind == "teams":
-        names = [v[AT["agentTeamName"]], *v[AT["supervisorTeams"]].split(";")]
-    elif kind == "groups":
-        names = [*v[AT["skillGroups"]].split(";"), v[AT["defaultSkillGroup"]]]
-    else:
-        names = [item.split("=", 1)[0] for item in v[AT["attributes"]].split(";")]
-    return {name_key(bare(n)) for n in names if bare(n) not in ("", KEEP)}
+def _together(chunk: Chunk, records: Sequence[Record], dry_run: bool) -> list[Outcome]:
+    outcomes: list[Outcome | None] = []
+    settled: list[Settled] = []
+    for record in records:
+        try:
+            settled.append(settle(chunk, decide(chunk, record)))
+            outcomes.append(None)
+        except RowError as exc:
+            outcomes.append(Outcome(record.line_number, False, str(exc)))
+    said = iter(flush(chunk, settled, dry_run))
+    return [
+        outcome or Outcome(record.line_number, True, *next(said))
+        for record, outcome in zip(records, outcomes, strict=True)
+    ]
+
+
+def _one_at_a_time(
+    conn: Connection, run: Run, records: Sequence[Record], dry_run: bool
+) -> list[Outcome]:
+    outcomes = []
+    chunk = Chunk(conn, run, records)
+    for position, record in enumerate(records):
+        line = record.line_number
+        try:
+            plan = decide(chunk, record)
+        except RowError as exc:  # decided in memory: nothing to undo
+            outcomes.append(Outcome(line, False, str(exc)))
+            continue
+        savepoint = conn.begin_nested()
+        try:
+            ((messages, detail),) = flush(chunk, [settle(chunk, plan)], dry_run)
+        except (RowError, Conflict, IntegrityError) as exc:
+            savepoint.rollback()
+            outcomes.append(Outcome(line, False, _refused(exc, record)))
+            # What the chunk holds in memory may be off now: read again for the rest.
+            chunk = Chunk(conn, run, records[position + 1 :])
+            continue
+        savepoint.commit()
+        outcomes.append(Outcome(line, True, messages, detail))
+    return outcomes
+
+
+def _refused(exc: Exception, record: Record) -> str:
+    if isinstance(exc, RowError):
+        return str(exc)
+    user_name = record.values[AT["userName"]]
+    if isinstance(exc, Conflict):
+        return f"agentId: The agent was changed by another job at the same time: {user_name}"
+    # Another transaction took a name this row meant to take, after the chunk read.
+    return f"userName: The userName is already in use: {user_name}"
 
 
 JOB_TYPE = AgentJob()

@@ -102,9 +102,10 @@ class AgentState:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a revert needs to give the agent back (the password's hash included)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _FIELDS}
 
 
+_FIELDS = tuple(f.name for f in fields(AgentState))
 _AGENT_COLUMNS = (
     "id, agent_id, peripheral_id, user_name, first_name, last_name, login_enabled, sso_enabled, "
     "supervisor, description, agent_state_trace, agent_desk_settings_id, agent_team_id, "
@@ -146,14 +147,27 @@ class Named:
     data_type: int | None = None
 
 
+@dataclass
+class NewObject:
+    """An object a row creates, not written yet (app/directory/agent_write.py)."""
+
+    kind: objects.Kind
+    values: dict[str, Any]
+
+
 class Chunk:
-    """What the rows of one chunk see: read once, then changed in memory as each row commits."""
+    """What the rows of one chunk see: read once, then changed in memory as each row settles
+    (app/directory/agent_write.py), before it is written."""
 
     def __init__(self, conn: Connection, run: Run, records: Sequence[Record]) -> None:
         self.conn = conn
         self.run = run
         self.new_agents = NewAgents()
         self.locked = False
+        # Objects and agents settled but not written have provisional ids, below zero.
+        self._provisional = 0
+        self.pending: dict[int, NewObject] = {}
+        self.renumbered: dict[int, int] = {}  # provisional id -> the id written
         self.sealer = pw.Sealer(run.settings.secret())
         teams: set[str] = set()
         groups: set[str] = set()
@@ -254,6 +268,10 @@ class Chunk:
         same = self.by_agent_id.get(agent.agent_id, [])
         if agent in same:
             same.remove(agent)
+
+    def provisional_id(self) -> int:
+        self._provisional -= 1
+        return self._provisional
 
     def lock(self) -> None:
         """Hold the lock agentIds are handed out and checked under (once per transaction)."""

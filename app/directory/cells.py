@@ -100,9 +100,14 @@ class ListEdit:
         return kept
 
 
+_EMPTY = ListEdit(relative=False)
+
+
 def list_cell(field: str, value: str) -> ListEdit:
     """``a;b`` (a whole list), ``+a;-b`` (an edit), or empty (no items)."""
-    items = [item.strip() for item in value.split(";")] if value else []
+    if not value:
+        return _EMPTY
+    items = [item.strip() for item in value.split(";")]
     items = [item for item in items if item]
     marked = [item for item in items if item[0] in "+-"]
     if not marked:

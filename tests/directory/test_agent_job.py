@@ -408,3 +408,29 @@ def test_the_template_comes_in_pieces(any_db: Flask) -> None:
 def directory_rows() -> list[Any]:
     with db.read() as conn:
         return list(conn.execute(select(agents.c.user_name, agents.c.change_stamp)))
+
+
+def test_rows_touching_an_agent_made_in_the_same_chunk_apply_one_at_a_time(any_db: Flask) -> None:
+    # One chunk: the update and delete name an agent the chunk itself creates, which its
+    # together-path cannot write in one go; the rows then go one at a time, same outcomes.
+    job_id = run(
+        any_db,
+        agent_file(
+            row(operation="CREATE", userName="g1", firstName="G", lastName="One", skillGroups="G_SG"),
+            row(operation="UPDATE", userName="g1", firstName="~", lastName="Uno", skillGroups="+G_SG2"),
+            row(operation="CREATE", userName="g2", firstName="G", lastName="Two"),
+            row(operation="DELETE", userName="g2"),
+            row(operation="UPDATE", userName="nobody", firstName="~", lastName="~"),
+        ),
+        chunk_size=10,
+    )
+    assert state(job_id) == JobState.PARTIAL
+    g1 = agent_named("g1")
+    assert (g1.last_name, g1.change_stamp) == ("Uno", 1)
+    assert skill_groups_of(g1.id) == ["G_SG", "G_SG2"]
+    assert agent_named("g2") is None
+    lines = log(job_id)
+    assert lines.count(f"Created /unifiedconfig/config/agent/{g1.id}") == 1
+    assert f"Updated /unifiedconfig/config/agent/{g1.id}" in lines
+    assert "Error processing line 6: userName: The specified agent userName does not exist: nobody" in lines
+    assert lines[-1] == "2 agents created, 2 skill groups created, 1 agents updated, 1 agents deleted"

@@ -59,7 +59,7 @@ def _delimiter(header_line: str) -> str:
 def clean_cell(value: str) -> str:
     """Trim a cell and undo the service's own formula neutralising."""
     value = value.strip()
-    if _quoted_formula(value):
+    if value[:1] == "'" and _quoted_formula(value):  # most cells: one comparison
         return value[1:]
     return value
 

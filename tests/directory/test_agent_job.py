@@ -416,8 +416,16 @@ def test_rows_touching_an_agent_made_in_the_same_chunk_apply_one_at_a_time(any_d
     job_id = run(
         any_db,
         agent_file(
-            row(operation="CREATE", userName="g1", firstName="G", lastName="One", skillGroups="G_SG"),
-            row(operation="UPDATE", userName="g1", firstName="~", lastName="Uno", skillGroups="+G_SG2"),
+            row(
+                operation="CREATE", userName="g1", firstName="G", lastName="One", skillGroups="G_SG"
+            ),
+            row(
+                operation="UPDATE",
+                userName="g1",
+                firstName="~",
+                lastName="Uno",
+                skillGroups="+G_SG2",
+            ),
             row(operation="CREATE", userName="g2", firstName="G", lastName="Two"),
             row(operation="DELETE", userName="g2"),
             row(operation="UPDATE", userName="nobody", firstName="~", lastName="~"),
@@ -432,5 +440,10 @@ def test_rows_touching_an_agent_made_in_the_same_chunk_apply_one_at_a_time(any_d
     lines = log(job_id)
     assert lines.count(f"Created /unifiedconfig/config/agent/{g1.id}") == 1
     assert f"Updated /unifiedconfig/config/agent/{g1.id}" in lines
-    assert "Error processing line 6: userName: The specified agent userName does not exist: nobody" in lines
-    assert lines[-1] == "2 agents created, 2 skill groups created, 1 agents updated, 1 agents deleted"
+    assert (
+        "Error processing line 6: userName: The specified agent userName does not exist: nobody"
+        in lines
+    )
+    assert (
+        lines[-1] == "2 agents created, 2 skill groups created, 1 agents updated, 1 agents deleted"
+    )

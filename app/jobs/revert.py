@@ -1,5 +1,4 @@
-"""Reverting an SSO-migration job (docs/concepts.md, "Revert"): what may be reverted, and the
-revert job.
+"""Reverting a job (docs/concepts.md, "Revert"): what may be reverted, and the revert job.
 
 The revert is a job of the type that reverts the original's (``JobType.reverts``), made through
 :func:`app.jobs.submit.submit` like every job. Its file lists what the original's succeeded lines
@@ -23,8 +22,6 @@ from app.jobs import store
 from app.jobs import types as jobtypes
 from app.jobs.check import MAX_DESCRIPTION
 from app.jobs.submit import submit
-from app.jobs.types.sso_changes import changes, unrecorded
-from app.jobs.types.sso_revert import revert_file
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -45,8 +42,11 @@ def plan(conn: Connection, job_id: int) -> RevertPlan:
     job = store.get_job(conn, job_id)
     reverting = jobtypes.reverting(job.job_type)
     if reverting is None:
+        revertible = " and ".join(
+            jobtypes.name_of(t.reverts) for t in jobtypes.registry().values() if t.reverts
+        )
         raise InvalidInput(
-            f"Job {job_id} is a {jobtypes.name_of(job.job_type)} job; only SSO-migration jobs "
+            f"Job {job_id} is a {jobtypes.name_of(job.job_type)} job; only {revertible} jobs "
             "can be reverted",
             str(job_id),
         )
@@ -63,12 +63,7 @@ def plan(conn: Connection, job_id: int) -> RevertPlan:
         )
     if job.reverted_by is not None:
         raise _already_reverted(conn, job_id, job.reverted_by)
-    if unrecorded(conn, job_id):
-        raise Conflict(
-            f"Job {job_id} ran before jobs recorded what they changed, so what to put back is "
-            "not known; it cannot be reverted",
-            str(job_id),
-        )
+    reverting.check_revertible(conn, job_id)
     return RevertPlan(job_id, job.description, job.succeeded_records, reverting.code)
 
 
@@ -84,7 +79,7 @@ def revert(app: Flask, job_id: int, *, description: str | None, created_by: str)
     """Create and queue the revert of ``job_id``; the new job's id."""
     with db.read() as conn:
         found = plan(conn, job_id)
-        content = revert_file(changes(conn, job_id, newest_first=True))
+        content = jobtypes.get(found.job_type).revert_content(conn, job_id)
     if description is None:
         description = f"Revert of job {job_id}: {found.description}"[:MAX_DESCRIPTION]
     try:

@@ -27,7 +27,7 @@ from app.db.models import (
 )
 from app.directory import agent_template
 from app.directory.agent_job import COLUMNS
-from app.jobs import downloads, engine, store
+from app.jobs import downloads, engine, revert, store
 from app.jobs.check import check_file
 from app.jobs.types import get
 from app.jobs.types.csvfile import csv_rows
@@ -446,4 +446,99 @@ def test_rows_touching_an_agent_made_in_the_same_chunk_apply_one_at_a_time(any_d
     )
     assert (
         lines[-1] == "2 agents created, 2 skill groups created, 1 agents updated, 1 agents deleted"
+    )
+
+
+def reverted(app: Flask, job_id: int) -> int:
+    revert_id = revert.revert(app, job_id, description=None, created_by="admin")
+    engine.run_job(db, app.config["SETTINGS"].replace(chunk_size=2), revert_id)
+    return revert_id
+
+
+def test_a_revert_puts_back_what_the_job_did(any_db: Flask) -> None:
+    run(
+        any_db,
+        agent_file(
+            row(
+                operation="CREATE",
+                userName="r.keep",
+                firstName="R",
+                lastName="Keep",
+                skillGroups="R_Base",
+                attributes="r_lang=true",
+            ),
+            row(
+                operation="CREATE",
+                userName="r.gone",
+                firstName="R",
+                lastName="Gone",
+                agentTeamName="R_Team",
+                skillGroups="R_Base",
+            ),
+        ),
+    )
+    keep, gone = agent_named("r.keep"), agent_named("r.gone")
+    job_id = run(
+        any_db,
+        agent_file(
+            row(
+                operation="CREATE",
+                userName="r.new",
+                firstName="R",
+                lastName="New",
+                agentTeamName="R_New_Team",
+                skillGroups="R_New_SG;R_Base",
+                attributes="r_new=4",
+            ),
+            row(
+                operation="UPDATE",
+                userName="r.keep",
+                firstName="~",
+                lastName="Changed",
+                skillGroups="+R_New_SG",
+                attributes="-r_lang",
+            ),
+            row(operation="DELETE", userName="r.gone"),
+        ),
+    )
+    assert state(job_id) == JobState.SUCCEEDED, log(job_id)
+
+    revert_id = reverted(any_db, job_id)
+
+    assert state(revert_id) == JobState.SUCCEEDED, log(revert_id)
+    assert agent_named("r.new") is None
+    back = agent_named("r.keep")
+    assert (back.last_name, back.change_stamp) == ("Keep", keep.change_stamp + 2)
+    assert skill_groups_of(back.id) == ["R_Base"]
+    assert attributes_of(back.id) == {"r_lang": "true"}
+    again = agent_named("r.gone")
+    assert (again.id, again.agent_team_id) == (gone.id, gone.agent_team_id)
+    assert skill_groups_of(again.id) == ["R_Base"]
+    with db.read() as conn:
+        names = set(conn.execute(select(groups.c.name)).scalars())
+        team_names = set(conn.execute(select(teams.c.name)).scalars())
+        attribute_names = set(conn.execute(select(attributes.c.name)).scalars())
+    assert names == {"R_Base"} and team_names == {"R_Team"}
+    assert attribute_names == {"r_lang"}
+    lines = log(revert_id)
+    assert any(line.startswith("Removed /unifiedconfig/config/skillgroup/") for line in lines)
+    assert f"Reverted /unifiedconfig/config/agent/{gone.id} (created again)" in lines
+
+
+def test_a_revert_leaves_what_changed_since(any_db: Flask) -> None:
+    job_id = run(
+        any_db, agent_file(row(operation="CREATE", userName="s.one", firstName="S", lastName="One"))
+    )
+    run(
+        any_db,
+        agent_file(row(operation="UPDATE", userName="s.one", firstName="~", lastName="Later")),
+    )
+
+    revert_id = reverted(any_db, job_id)
+
+    assert state(revert_id) == JobState.FAILED
+    assert agent_named("s.one").last_name == "Later"
+    assert any(
+        "agent: changed since job" in line and "its change stamp is 1, job left 0" in line
+        for line in log(revert_id)
     )

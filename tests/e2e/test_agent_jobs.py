@@ -147,6 +147,19 @@ def test_an_agent_file_through_the_api(stack: Stack) -> None:
     anna = get(stack, '/scim/v2/Users?filter=userName eq "e2e.anna"', SCIM).get_json()
     assert anna["Resources"][0]["name"]["familyName"] == "Adams"
 
+    # The revert of the update job: Anna's name and skill groups back, Ben back with his id.
+    reverted = stack.client.post(f"{update}/revert", json={}, headers=basic())
+    assert reverted.status_code == 201, reverted.get_data(as_text=True)
+    revert = reverted.headers["Location"].replace("http://localhost", "")
+    final = wait_for_final(stack.client, basic(), revert)
+    assert final["jobState"] == 3, stack.log(revert)
+    assert final["jobType"] == 102
+    users = get(stack, '/scim/v2/Users?filter=userName sw "e2e."', SCIM).get_json()
+    assert sorted(
+        (u["userName"], u["name"]["familyName"]) for u in users["Resources"]
+    ) == [("e2e.anna", "A"), ("e2e.ben", "B")]
+    assert "Removed /unifiedconfig/config/skillgroup/" in stack.log(revert)
+
 
 def new_agents(prefix: str, count: int, team: str) -> str:
     return agent_file(

@@ -17,6 +17,7 @@ from app.jobs.types.base import Extra, JobType, Outcome, Record, Run
 
 TYPE_MODULES = (
     "app.directory.agent_job",  # 2: Agent
+    "app.directory.agent_revert",  # 102: the revert of an agent job
     "app.jobs.types.sso",  # 5: SSO migration
     "app.jobs.types.sso_revert",  # 101: the revert of an SSO migration
     "app.scim.bulkjob",  # 100: SCIM bulk request

@@ -144,6 +144,16 @@ class JobType(ABC):
         as it goes. Nothing by default."""
         return None
 
+    def check_revertible(self, conn: Connection, job_id: int) -> None:
+        """(A type whose ``reverts`` is set.) Raise (a domain exception) if what job ``job_id``
+        changed is not known well enough to put it back. Nothing by default."""
+        return None
+
+    def revert_content(self, conn: Connection, job_id: int) -> bytes:
+        """(A type whose ``reverts`` is set.) The file of the revert of job ``job_id``: what
+        its lines changed, in the order to put it back."""
+        raise NotImplementedError(f"{self.name} jobs revert no other job")
+
     def summary(self, conn: Connection, job_id: int, dry_run: bool) -> str | None:
         """One more log line after the job's counts (what its lines created, updated and
         deleted), or None."""

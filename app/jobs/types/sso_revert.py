@@ -20,12 +20,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.models import Job, table
 from app.db.sql import execute_many, is_postgres, now_ms, sql
-from app.exceptions import FieldRequired
+from app.exceptions import Conflict, FieldRequired
 from app.jobs.types.base import JobType, Outcome, Record, Run
 from app.jobs.types.csvfile import decode, neutralise
 from app.jobs.types.sso import JOB_TYPE as SSO
 from app.jobs.types.sso import AgentState
-from app.jobs.types.sso_changes import Change
+from app.jobs.types.sso_changes import Change, changes, unrecorded
 from app.urls import agent_path
 
 jobs = table(Job)
@@ -73,6 +73,17 @@ class SsoRevert(JobType):
     uploadable = False
     original_label = "the changes to put back (CSV)"
     reverts = SSO.code
+
+    def check_revertible(self, conn: Connection, job_id: int) -> None:
+        if unrecorded(conn, job_id):
+            raise Conflict(
+                f"Job {job_id} ran before jobs recorded what they changed, so what to put back "
+                "is not known; it cannot be reverted",
+                str(job_id),
+            )
+
+    def revert_content(self, conn: Connection, job_id: int) -> bytes:
+        return revert_file(changes(conn, job_id, newest_first=True))
 
     def check(self, content: bytes) -> tuple[int, str]:
         total = sum(1 for _ in self.read(content))

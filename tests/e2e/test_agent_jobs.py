@@ -159,6 +159,15 @@ def test_an_agent_file_through_the_api(stack: Stack) -> None:
         (u["userName"], u["name"]["familyName"]) for u in users["Resources"]
     ) == [("e2e.anna", "A"), ("e2e.ben", "B")]
     assert "Removed /unifiedconfig/config/skillgroup/" in stack.log(revert)
+    # /metrics counts them by type (2: Agent, 102: Agent revert).
+    metrics = get(stack, "/metrics").get_data(as_text=True)
+    finished = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("bulkjob_jobs_finished_total{")
+    }
+    assert finished['bulkjob_jobs_finished_total{job_type="2",state="partially_succeeded"}'] >= 1
+    assert finished['bulkjob_jobs_finished_total{job_type="102",state="succeeded"}'] >= 1
 
 
 def new_agents(prefix: str, count: int, team: str) -> str:

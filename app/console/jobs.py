@@ -247,6 +247,11 @@ def job_page(job_id: int) -> str:
     reason = request.args.get("reason") or None
     with db.read() as conn:
         job = store.get_job(conn, job_id)
+        # What a finished job created, updated and deleted, in its type's words (the log's
+        # last line), for the types that say (docs/console.md).
+        did = None
+        if job.job_state in JobState.FINISHED and job.job_type in jobtypes.registry():
+            did = jobtypes.get(job.job_type).summary(conn, job_id, job.dry_run)
     failed = failures.failed_page(db.engine, job_id, page_, reason)
     pager = Pager(failed.start, FAILED_PER_PAGE, failed.total, len(failed.rows))
     groups = failures.reasons(db.engine, job_id) if job.failed_records else []
@@ -258,6 +263,7 @@ def job_page(job_id: int) -> str:
         reasons=groups,
         reason=reason,
         can_revert=_can_revert(job),
+        did=did,
     )
 
 

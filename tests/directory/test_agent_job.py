@@ -542,3 +542,22 @@ def test_a_revert_leaves_what_changed_since(any_db: Flask) -> None:
         "agent: changed since job" in line and "its change stamp is 1, job left 0" in line
         for line in log(revert_id)
     )
+
+
+def test_the_console_job_page_says_what_the_job_did(any_db: Flask) -> None:
+    from tests.conftest import PASSWORD
+    from tests.console.test_pages import signed_in, text
+
+    with db.write() as conn:
+        factories.user(conn, "admin", "admin", PASSWORD)
+    text_ = agent_file(
+        row(operation="CREATE", userName="c.one", firstName="C", lastName="One", skillGroups="C_SG")
+    )
+    dry, real = run(any_db, text_, dry_run=True), run(any_db, text_)
+    client = signed_in(any_db)
+
+    assert '<dd id="did">1 agents created, 1 skill groups created</dd>' in text(
+        client.get(f"/jobs/{real}")
+    )
+    page = text(client.get(f"/jobs/{dry}"))
+    assert "<dt>Would do</dt>" in page and "1 agents would be created" in page

@@ -561,3 +561,25 @@ def test_the_console_job_page_says_what_the_job_did(any_db: Flask) -> None:
     )
     page = text(client.get(f"/jobs/{dry}"))
     assert "<dt>Would do</dt>" in page and "1 agents would be created" in page
+
+
+def test_an_older_releases_file_without_sso_enabled_and_department(any_db: Flask) -> None:
+    older = [c for c in COLUMNS if c not in ("ssoEnabled", "departmentName")]
+    text_ = "\n".join(
+        [
+            ",".join(reversed(older)),  # any order
+            ",".join(
+                reversed(
+                    ["CREATE", "", "o.one", "O", "One", "", "", "", "", "", "", "", "", "", ""]
+                )
+            ),
+        ]
+    )
+    job_id = run(any_db, text_ + "\n")
+
+    assert state(job_id) == JobState.SUCCEEDED, log(job_id)
+    agent = agent_named("o.one")
+    assert (agent.sso_enabled, agent.department_id, agent.login_enabled) == (False, None, True)
+    assert "ssoEnabled=~" in next(
+        line for line in log(job_id) if line.startswith("Processing line 2")
+    )

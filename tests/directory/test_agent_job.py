@@ -568,11 +568,7 @@ def test_an_older_releases_file_without_sso_enabled_and_department(any_db: Flask
     text_ = "\n".join(
         [
             ",".join(reversed(older)),  # any order
-            ",".join(
-                reversed(
-                    ["CREATE", "", "o.one", "O", "One", "", "", "", "", "", "", "", "", "", ""]
-                )
-            ),
+            ",".join(reversed(["CREATE", "", "o.one", "O", "One", *[""] * 11])),
         ]
     )
     job_id = run(any_db, text_ + "\n")

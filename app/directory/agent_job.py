@@ -51,6 +51,7 @@ class AgentJob(CsvJobType):
     name = "Agent"
     columns = COLUMNS
     optional_columns = OPTIONAL
+    missing_cell = KEEP  # an older file's UPDATE leaves what it cannot name as it is
     logged_columns = COLUMNS
     dry_runs = True
 

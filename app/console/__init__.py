@@ -106,6 +106,7 @@ def internal_error(error: BaseException) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     from app.console import (  # noqa: F401  (routes register)
         auth,
+        directory,
         formatting,
         jobs,
         migration_page,

@@ -579,8 +579,30 @@ def test_template_page_filters_counts_and_downloads(app: Flask) -> None:
 
 def test_pages_load_nothing_from_elsewhere_and_no_inline_script(app: Flask) -> None:
     job_id = make_job(state=JobState.PARTIAL, failed={2: "userName: nope"})
+    with db.write() as conn:
+        team = factories.team(conn, 12, 5000, "Sales North")
+        agent = factories.agent(conn, "alice", team_id=team, supervisor=True)
+        group = factories.skill_group(conn, "Voice")
+        attribute = factories.attribute(conn, "Spanish")
+        factories.member(conn, agent, group)
+        factories.attribute_value(conn, agent, attribute, "7")
+        factories.supervises(conn, agent, team)
     client = signed_in(app)
-    for path in ("/", "/jobs/new", f"/jobs/{job_id}", f"/jobs/{job_id}/delete", "/templates"):
+    for path in (
+        "/",
+        "/jobs/new",
+        f"/jobs/{job_id}",
+        f"/jobs/{job_id}/delete",
+        "/templates",
+        "/directory",
+        "/directory?kind=teams",
+        "/directory?kind=skillgroups",
+        "/directory?kind=attributes",
+        f"/directory/agents/{agent}",
+        f"/directory/teams/{team}",
+        f"/directory/skillgroups/{group}",
+        f"/directory/attributes/{attribute}",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         page = text(response)

@@ -155,9 +155,10 @@ def test_an_agent_file_through_the_api(stack: Stack) -> None:
     assert final["jobState"] == 3, stack.log(revert)
     assert final["jobType"] == 102
     users = get(stack, '/scim/v2/Users?filter=userName sw "e2e."', SCIM).get_json()
-    assert sorted(
-        (u["userName"], u["name"]["familyName"]) for u in users["Resources"]
-    ) == [("e2e.anna", "A"), ("e2e.ben", "B")]
+    assert sorted((u["userName"], u["name"]["familyName"]) for u in users["Resources"]) == [
+        ("e2e.anna", "A"),
+        ("e2e.ben", "B"),
+    ]
     assert "Removed /unifiedconfig/config/skillgroup/" in stack.log(revert)
     # /metrics counts them by type (2: Agent, 102: Agent revert).
     metrics = get(stack, "/metrics").get_data(as_text=True)

@@ -504,3 +504,27 @@ def test_a_start_time_is_read_in_the_browsers_zone(tab: Tab) -> None:
     expect(page.get_by_role("status")).to_contain_text("starts as soon as a worker takes it")
     expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
     tab.check()
+
+
+def test_look_up_an_agent_then_its_team_in_the_directory(tab: Tab) -> None:
+    """The Directory: search for an agent, open it, then its team and the team's members."""
+    page = tab.page
+    tab.sign_in()
+    page.get_by_role("link", name="Directory", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directory")
+    page.get_by_label("Search", exact=True).fill("agent007")
+    page.get_by_role("button", name="Search").click()
+    rows = page.locator("table.directory tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Sales North")
+    tab.shot("30-directory-search")
+    rows.first.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("agent007")
+    tab.shot("31-directory-agent")
+    page.locator("#agent-team").get_by_role("link", name="Sales North").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Team Sales North")
+    members = page.locator("#team-agents li")
+    expect(members).to_have_count(240)
+    expect(members.first).to_contain_text("agent000")
+    tab.shot("32-directory-team")
+    tab.check()

@@ -167,8 +167,8 @@ def _decide_update(chunk: Chunk, cell: dict[str, str], agent: AgentState, line: 
     if cell["agentTeamName"] != KEEP:
         after.agent_team_id = None
         _plan_team(chunk, plan, cell["agentTeamName"])
-    else:
-        plan.team = None
+    elif agent.agent_team_id is not None:
+        plan.team = _team_name(chunk, agent.agent_team_id)
     current_groups = [_group_name(chunk, group_id) for group_id in agent.skill_groups]
     if cell["skillGroups"] != KEEP:
         _plan_groups(
@@ -196,10 +196,8 @@ def _decide_update(chunk: Chunk, cell: dict[str, str], agent: AgentState, line: 
     current_supervised = [_team_name(chunk, team_id) for team_id in agent.supervised]
     if cell["supervisorTeams"] != KEEP:
         _plan_supervised(chunk, plan, cell["supervisorTeams"], current_supervised)
-    else:
+    else:  # kept, unless the agent is no supervisor any more (only a supervisor supervises)
         plan.supervised = current_supervised if after.supervisor else []
-        if current_supervised and not after.supervisor:
-            plan.supervised = []
     return plan
 
 

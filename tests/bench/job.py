@@ -153,7 +153,7 @@ def run_jobs(app: Any, work: Path, content: bytes) -> dict[str, Any]:
         client = app.test_client()
         with PeakRss(worker.process.pid) as rss:
             body, post_to_final = _post_and_wait(client, content, "")
-        revert = _revert_and_wait(client, body["id"])
+        revert = _revert_and_wait(client, int(body["refURL"].rsplit("/", 1)[1]))
         dry, _ = _post_and_wait(client, content, "&dryRun=true")
     finally:
         worker.stop()

@@ -208,6 +208,7 @@ def test_update_with_keep_and_list_edits(any_db: Flask) -> None:
                 userName="cdoe",
                 firstName="C",
                 lastName="Doe",
+                agentTeamName="C_Team",
                 skillGroups="sg_a;sg_b",
                 defaultSkillGroup="sg_a",
                 attributes="fr=true",
@@ -263,6 +264,7 @@ def test_update_with_keep_and_list_edits(any_db: Flask) -> None:
     assert (after.first_name, after.last_name) == ("C", "Doh")
     assert after.change_stamp == before.change_stamp + 1
     assert skill_groups_of(after.id) == ["sg_a", "sg_c"]
+    assert after.agent_team_id == before.agent_team_id is not None  # ~ kept the team
     assert attributes_of(after.id) == {"de": "5", "fr": "true"}
     lines = log(job_id)
     assert f"Updated /unifiedconfig/config/agent/{after.id}" in lines

@@ -276,37 +276,41 @@ def _plan_team(chunk: Chunk, plan: Plan, name: str) -> None:
     if not name:
         return
     cells.enterprise_name("agentTeamName", name)
-    team = chunk.teams.get(name_key(name))
-    peripheral = plan.after.peripheral_id
-    if team is None:
-        plan.new_teams.append((name, peripheral))
-    elif team.peripheral_id != peripheral:
-        raise RowError(
-            "agentTeamName",
-            f"{team.name} is on peripheral {team.peripheral_id}, the agent on {peripheral}",
-        )
+    _on_the_peripheral(plan, "agentTeamName", chunk.teams, plan.new_teams, [name])
     plan.team = name
 
 
-def _plan_groups(chunk: Chunk, plan: Plan, edit: cells.ListEdit, current: list[str]) -> None:
+def _on_the_peripheral(
+    plan: Plan,
+    field: str,
+    known: dict[str, Named],
+    new: list[tuple[str, int]],
+    names: list[str],
+) -> None:
+    """Each named team or skill group is on the agent's peripheral, or is one the row creates
+    there (added to ``new`` once)."""
     assert plan.after is not None
     peripheral = plan.after.peripheral_id
+    for name in names:
+        found = known.get(name_key(name))
+        if found is None:
+            if (name, peripheral) not in new:
+                new.append((name, peripheral))
+        elif found.peripheral_id != peripheral:
+            raise RowError(
+                field,
+                f"{found.name} is on peripheral {found.peripheral_id}, the agent on {peripheral}",
+            )
+
+
+def _plan_groups(chunk: Chunk, plan: Plan, edit: cells.ListEdit, current: list[str]) -> None:
     for name in edit.names():
         cells.enterprise_name("skillGroups", name)
     for name in edit.remove:
         if chunk.groups.get(name_key(name)) is None:
             raise RowError("skillGroups", f"{name} does not exist")
     groups = edit.apply(current)
-    for name in groups:
-        group = chunk.groups.get(name_key(name))
-        if group is None:
-            if (name, peripheral) not in plan.new_groups:
-                plan.new_groups.append((name, peripheral))
-        elif group.peripheral_id != peripheral:
-            raise RowError(
-                "skillGroups",
-                f"{group.name} is on peripheral {group.peripheral_id}, the agent on {peripheral}",
-            )
+    _on_the_peripheral(plan, "skillGroups", chunk.groups, plan.new_groups, groups)
     plan.groups = groups
 
 
@@ -368,19 +372,9 @@ def _plan_supervised(chunk: Chunk, plan: Plan, cell: str, current: list[str]) ->
     teams = edit.apply(current)
     if teams and not plan.after.supervisor:
         raise RowError("supervisorTeams", "only a supervisor (supervisor true) supervises teams")
-    peripheral = plan.after.peripheral_id
     for name in edit.names():
         cells.enterprise_name("supervisorTeams", name)
-    for name in teams:
-        team = chunk.teams.get(name_key(name))
-        if team is None:
-            if (name, peripheral) not in plan.new_teams:
-                plan.new_teams.append((name, peripheral))
-        elif team.peripheral_id != peripheral:
-            raise RowError(
-                "supervisorTeams",
-                f"{team.name} is on peripheral {team.peripheral_id}, the agent on {peripheral}",
-            )
+    _on_the_peripheral(plan, "supervisorTeams", chunk.teams, plan.new_teams, teams)
     plan.supervised = teams
 
 

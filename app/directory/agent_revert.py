@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select, true
@@ -25,9 +25,8 @@ from app.db.sql import execute_many, now_ms, sql
 from app.directory import objects
 from app.directory.agent_job import JOB_TYPE as AGENT_JOB
 from app.directory.agent_state import AgentState
-from app.exceptions import FieldRequired
-from app.jobs.types.base import JobType, Outcome, Record, Run
-from app.jobs.types.csvfile import decode
+from app.jobs.types.base import Outcome, Record, Run
+from app.jobs.types.csvfile import RevertCsvType
 
 jobs = table(Job)
 lines = table(JobLine)
@@ -50,12 +49,11 @@ class _Changed(Exception):
     """The agent is not as the original line left it."""
 
 
-class AgentRevert(JobType):
+class AgentRevert(RevertCsvType):
     code = 102
     name = "Agent revert"
     columns = COLUMNS
     logged_columns = COLUMNS
-    uploadable = False
     original_label = "the lines to put back (CSV)"
     reverts = AGENT_JOB.code
 
@@ -72,21 +70,6 @@ class AgentRevert(JobType):
             record = json.loads(detail)
             writer.writerow((line_number, record["operation"], record["agent"]))
         return buffer.getvalue().encode("utf-8")
-
-    def check(self, content: bytes) -> tuple[int, str]:
-        total = sum(1 for _ in self.read(content))
-        if total == 0:
-            raise FieldRequired("There is nothing to revert", "fileContent")
-        return total, "utf-8"
-
-    def read(self, content: bytes) -> Iterator[Record]:
-        text, _encoding = decode(content)
-        reader = csv.reader(io.StringIO(text, newline=""))
-        next(reader, None)
-        line = reader.line_num + 1
-        for row in reader:
-            yield Record(line, tuple(row))
-            line = reader.line_num + 1
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         if "original" not in run.memo:

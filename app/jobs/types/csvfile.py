@@ -181,6 +181,32 @@ class CsvJobType(JobType):
         return CsvFile(text).records(self.columns, self.missing_cell)
 
 
+class RevertCsvType(JobType):
+    """A revert's type: its file is written by the service (``revert_content``), a header and
+    rows as ``csv.writer`` wrote them, read back exactly (no trimming), each cell through
+    :meth:`cell`."""
+
+    uploadable = False
+
+    def cell(self, value: str) -> str:
+        return value
+
+    def check(self, content: bytes) -> tuple[int, str]:
+        total = sum(1 for _ in self.read(content))
+        if total == 0:
+            raise FieldRequired("There is nothing to revert", "fileContent")
+        return total, "utf-8"
+
+    def read(self, content: bytes) -> Iterator[Record]:
+        text, _encoding = decode(content)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        next(reader, None)
+        line = reader.line_num + 1
+        for row in reader:
+            yield Record(line, tuple(self.cell(value) for value in row))
+            line = reader.line_num + 1
+
+
 class _Echo:
     """A file-like object whose ``write`` returns what it was given (for csv.writer)."""
 

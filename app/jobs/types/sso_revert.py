@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db.models import Job, table
 from app.db.sql import execute_many, is_postgres, now_ms, sql
-from app.exceptions import Conflict, FieldRequired
-from app.jobs.types.base import JobType, Outcome, Record, Run
-from app.jobs.types.csvfile import decode, neutralise
+from app.exceptions import Conflict
+from app.jobs.types.base import Outcome, Record, Run
+from app.jobs.types.csvfile import RevertCsvType, neutralise
 from app.jobs.types.sso import JOB_TYPE as SSO
 from app.jobs.types.sso import AgentState
 from app.jobs.types.sso_changes import Change, changes, unrecorded
@@ -65,12 +65,11 @@ def _exact(cell: str) -> str:
     return cell
 
 
-class SsoRevert(JobType):
+class SsoRevert(RevertCsvType):
     code = 101
     name = "SSO migration revert"
     columns = COLUMNS
     logged_columns = ("agentId", "userName", "previousUserName")
-    uploadable = False
     original_label = "the changes to put back (CSV)"
     reverts = SSO.code
 
@@ -85,20 +84,8 @@ class SsoRevert(JobType):
     def revert_content(self, conn: Connection, job_id: int) -> bytes:
         return revert_file(changes(conn, job_id, newest_first=True))
 
-    def check(self, content: bytes) -> tuple[int, str]:
-        total = sum(1 for _ in self.read(content))
-        if total == 0:
-            raise FieldRequired("There is nothing to revert", "fileContent")
-        return total, "utf-8"
-
-    def read(self, content: bytes) -> Iterator[Record]:
-        text, _encoding = decode(content)
-        reader = csv.reader(io.StringIO(text, newline=""))
-        next(reader, None)
-        line = reader.line_num + 1
-        for row in reader:
-            yield Record(line, tuple(_exact(cell) for cell in row))
-            line = reader.line_num + 1
+    def cell(self, value: str) -> str:
+        return _exact(value)
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         if "original" not in run.memo:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import db
-from app.db.models import AgentSkillGroup, AgentTeam, Attribute, JobLine, SkillGroup, table
+from app.db.models import Agent, AgentSkillGroup, AgentTeam, Attribute, JobLine, SkillGroup, table
 from app.directory.agent_job import COLUMNS
 from tests import factories
 from tests.conftest import PG_URL, REDIS_URL, basic, reset_postgres, services_unavailable
@@ -171,7 +171,8 @@ def test_an_agent_file_through_the_api(stack: Stack) -> None:
     assert finished['bulkjob_jobs_finished_total{job_type="102",state="succeeded"}'] >= 1
 
 
-def new_agents(prefix: str, count: int, team: str) -> str:
+def new_agents(prefix: str, count: int, team: str, password_every: int = 0) -> str:
+    """CREATE rows; with ``password_every``, every so many rows also sets a password."""
     return agent_file(
         [
             row(
@@ -179,6 +180,7 @@ def new_agents(prefix: str, count: int, team: str) -> str:
                 userName=f"{prefix}{i:04}",
                 firstName="F",
                 lastName="L",
+                password=f"Pw-{i}" if password_every and i % password_every == 0 else "",
                 agentTeamName=team,
                 skillGroups=f"{team}_SG",
                 attributes=f"{team}_Attr=true",
@@ -224,7 +226,8 @@ def test_two_jobs_at_once_make_one_team(stack: Stack) -> None:
 
 def test_a_killed_worker_applies_nothing_twice(stack: Stack) -> None:
     count = 3000
-    location = stack.post(new_agents("kill.", count, "Kill_Team"), "killed")
+    # Every 250th row sets a password: a resumed job still reads them from the stored file.
+    location = stack.post(new_agents("kill.", count, "Kill_Team", password_every=250), "killed")
     stack.wait(location, lambda j: j["jobState"] == 2 and j["processedRecords"] > 0)
     holder = lease_holder(location)
     worker = next(w for w in stack.workers if w.name == holder and w.process.poll() is None)
@@ -245,3 +248,10 @@ def test_a_killed_worker_applies_nothing_twice(stack: Stack) -> None:
     assert log.count("Created /unifiedconfig/config/agent/") == count
     users = get(stack, '/scim/v2/Users?filter=userName sw "kill."&count=1', SCIM).get_json()
     assert users["totalResults"] == count
+    with db.read() as conn:
+        hashed = conn.execute(
+            select(table(Agent).c.user_name).where(
+                table(Agent).c.user_name.like("kill.%"), table(Agent).c.password_hash.is_not(None)
+            )
+        ).scalars()
+        assert sorted(hashed) == [f"kill.{i:04}" for i in range(0, count, 250)]

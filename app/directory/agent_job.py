@@ -9,9 +9,8 @@ with the row; their unique name keys decide between two jobs creating the same n
 
 An agent is updated only if its change stamp is still the one read; if another transaction got
 in the way, the chunk is redone a row at a time, each in a savepoint (a row whose agent changed
-meanwhile fails, saying so). A dry run applies each chunk, after replaying the job's earlier
-succeeded lines, inside a savepoint it then rolls back: every row is decided exactly as a real
-run would decide it, and nothing stays.
+meanwhile fails, saying so). A dry run decides and settles every row in one view kept for the
+whole run and writes nothing: every row is decided exactly as a real run would decide it.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from app.directory.agent_state import (
     PASSWORD,
     Chunk,
 )
-from app.directory.agent_write import Conflict, Settled, flush, settle
+from app.directory.agent_write import Conflict, Settled, flush, settle, would
 from app.directory.cells import KEEP, RowError
 from app.jobs.store import job_file
 from app.jobs.types.base import Outcome, Record, Run
@@ -115,19 +114,25 @@ class AgentJob(CsvJobType):
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         if not run.dry_run:
-            return _apply(conn, run, records, dry_run=False)
-        # Replay the job's earlier succeeded lines, decide this chunk's, roll all back.
-        earlier = _earlier(conn, self, run, records[0].line_number if records else 0)
-        savepoint = conn.begin_nested()
-        try:
-            if earlier:
-                _apply(conn, run, earlier, dry_run=True)
-            outcomes = _apply(conn, run, records, dry_run=True)
-        finally:
-            savepoint.rollback()
-        run.memo.setdefault("succeeded", []).extend(
-            record for record, o in zip(records, outcomes, strict=True) if o.ok
-        )
+            return _apply(conn, run, records)
+        # A dry run decides and settles every row in one view kept for the whole run, and
+        # writes nothing; a run resumed after a stop first settles the lines committed before.
+        view = run.memo.get("view")
+        if not isinstance(view, Chunk):
+            earlier = _earlier(conn, self, run, records[0].line_number if records else 0)
+            view = run.memo["view"] = Chunk(conn, run, earlier, dry_run=True)
+            for record in earlier:
+                settle(view, decide(view, record))
+        view.conn = conn
+        view.extend(records)
+        outcomes = []
+        for record in records:
+            try:
+                settled = settle(view, decide(view, record))
+            except RowError as exc:
+                outcomes.append(Outcome(record.line_number, False, str(exc)))
+                continue
+            outcomes.append(Outcome(record.line_number, True, would(settled)))
         return outcomes
 
     def summary(self, conn: Connection, job_id: int, dry_run: bool) -> str | None:
@@ -151,11 +156,8 @@ def _rewrite(file: CsvFile, encoding: str, change: Callable[[str], str]) -> byte
 
 
 def _earlier(conn: Connection, job_type: AgentJob, run: Run, first_line: int) -> list[Record]:
-    """The records of the dry run's earlier succeeded lines (kept by the run; read from the
-    job's file and committed lines when the run resumed after a stop)."""
-    kept = run.memo.get("succeeded")
-    if kept is not None:
-        return list(kept)
+    """The records of a dry run's lines committed before ``first_line`` that succeeded (none
+    on a fresh start; after a stop, what the view must settle again)."""
     ok = set(
         conn.execute(
             select(lines.c.line_number).where(
@@ -163,26 +165,26 @@ def _earlier(conn: Connection, job_type: AgentJob, run: Run, first_line: int) ->
             )
         ).scalars()
     )
-    records = [r for r in job_type.read(job_file(conn, run.job_id)) if r.line_number in ok]
-    run.memo["succeeded"] = records
-    return list(records)
+    if not ok:
+        return []
+    return [r for r in job_type.read(job_file(conn, run.job_id)) if r.line_number in ok]
 
 
-def _apply(conn: Connection, run: Run, records: Sequence[Record], dry_run: bool) -> list[Outcome]:
+def _apply(conn: Connection, run: Run, records: Sequence[Record]) -> list[Outcome]:
     """Every row decided and settled in memory, then written together; if another transaction
     got in the way (an agent changed, a name taken meanwhile), the rows again one at a time,
     each in a savepoint of its own."""
     savepoint = conn.begin_nested()
     try:
-        outcomes = _together(Chunk(conn, run, records), records, dry_run)
+        outcomes = _together(Chunk(conn, run, records), records)
     except (Conflict, IntegrityError):
         savepoint.rollback()
-        return _one_at_a_time(conn, run, records, dry_run)
+        return _one_at_a_time(conn, run, records)
     savepoint.commit()
     return outcomes
 
 
-def _together(chunk: Chunk, records: Sequence[Record], dry_run: bool) -> list[Outcome]:
+def _together(chunk: Chunk, records: Sequence[Record]) -> list[Outcome]:
     outcomes: list[Outcome | None] = []
     settled: list[Settled] = []
     for record in records:
@@ -191,16 +193,14 @@ def _together(chunk: Chunk, records: Sequence[Record], dry_run: bool) -> list[Ou
             outcomes.append(None)
         except RowError as exc:
             outcomes.append(Outcome(record.line_number, False, str(exc)))
-    said = iter(flush(chunk, settled, dry_run))
+    said = iter(flush(chunk, settled))
     return [
         outcome or Outcome(record.line_number, True, *next(said))
         for record, outcome in zip(records, outcomes, strict=True)
     ]
 
 
-def _one_at_a_time(
-    conn: Connection, run: Run, records: Sequence[Record], dry_run: bool
-) -> list[Outcome]:
+def _one_at_a_time(conn: Connection, run: Run, records: Sequence[Record]) -> list[Outcome]:
     outcomes = []
     chunk = Chunk(conn, run, records)
     for position, record in enumerate(records):
@@ -212,7 +212,7 @@ def _one_at_a_time(
             continue
         savepoint = conn.begin_nested()
         try:
-            ((messages, detail),) = flush(chunk, [settle(chunk, plan)], dry_run)
+            ((messages, detail),) = flush(chunk, [settle(chunk, plan)])
         except (RowError, Conflict, IntegrityError) as exc:
             savepoint.rollback()
             outcomes.append(Outcome(line, False, _refused(exc, record)))

@@ -159,16 +159,35 @@ class Chunk:
     """What the rows of one chunk see: read once, then changed in memory as each row settles
     (app/directory/agent_write.py), before it is written."""
 
-    def __init__(self, conn: Connection, run: Run, records: Sequence[Record]) -> None:
+    def __init__(
+        self, conn: Connection, run: Run, records: Sequence[Record], dry_run: bool = False
+    ) -> None:
         self.conn = conn
         self.run = run
+        # A dry run's view lives as long as its run: nothing is written, so it is extended
+        # chunk by chunk (:meth:`extend`) and what earlier rows settled stays in it.
+        self.dry_run = dry_run
         self.new_agents = NewAgents()
         self.locked = False
         # Objects and agents settled but not written have provisional ids, below zero.
         self._provisional = 0
         self.pending: dict[int, NewObject] = {}
         self.renumbered: dict[int, int] = {}  # provisional id -> the id written
+        # Agents the rows settled (created, changed, deleted): this view knows them better
+        # than the database.
+        self.touched: set[int] = set()
         self.sealer = pw.Sealer(run.settings.secret())
+        self.teams: dict[str, Named] = {}
+        self.groups: dict[str, Named] = {}
+        self.attributes: dict[str, Named] = {}
+        self.desk_settings = self._all(desk_settings)
+        self.departments = self._all(departments)
+        self.by_key: dict[str, AgentState] = {}
+        self.by_agent_id: dict[str, list[AgentState]] = {}
+        self.extend(records)
+
+    def extend(self, records: Sequence[Record]) -> None:
+        """Read what ``records`` name that this view does not know yet."""
         teams: set[str] = set()
         groups: set[str] = set()
         attributes: set[str] = set()
@@ -190,14 +209,14 @@ class Chunk:
                 user_keys.add(v[AT["userName"]].lower())
             if v[AT["agentId"]] not in ("", KEEP):
                 agent_ids.add(v[AT["agentId"]])
-        self.teams = self._named(objects.TEAM, teams, "peripheral_id")
-        self.groups = self._named(objects.SKILL_GROUP, groups, "peripheral_id")
-        self.attributes = self._named(objects.ATTRIBUTE, attributes, "data_type")
-        self.desk_settings = self._all(desk_settings)
-        self.departments = self._all(departments)
-        self.by_key: dict[str, AgentState] = {}
-        self.by_agent_id: dict[str, list[AgentState]] = {}
-        self._read_agents(user_keys, agent_ids)
+        self.teams.update(self._named(objects.TEAM, teams - set(self.teams), "peripheral_id"))
+        self.groups.update(
+            self._named(objects.SKILL_GROUP, groups - set(self.groups), "peripheral_id")
+        )
+        self.attributes.update(
+            self._named(objects.ATTRIBUTE, attributes - set(self.attributes), "data_type")
+        )
+        self._read_agents(user_keys - set(self.by_key), agent_ids)
 
     # reading
 
@@ -225,10 +244,14 @@ class Chunk:
                     conn, f"SELECT {_AGENT_COLUMNS} FROM agents WHERE {column} IN ({marks})"
                 )
                 for row in conn.exec_driver_sql(statement, tuple(batch)):
-                    found.setdefault(row[0], agent_from_row(row))
+                    if row[0] not in self.touched:  # else this view knows it better
+                        found.setdefault(row[0], agent_from_row(row))
+        known = {agent.id for same in self.by_agent_id.values() for agent in same}
+        found = {i: agent for i, agent in found.items() if i not in known}
         self._memberships(found)
         for agent in found.values():
-            self.remember(agent)
+            if agent.user_name.lower() not in self.by_key:
+                self.remember(agent)
 
     def _memberships(self, found: dict[int, AgentState]) -> None:
         ids = sorted(found)
@@ -258,6 +281,10 @@ class Chunk:
             agent.skill_groups.sort()
             agent.supervised.sort()
 
+    def settled(self, agent: AgentState) -> None:
+        """An agent a row settled: the database's row of it is out of date for this view."""
+        self.touched.add(agent.id)
+
     def remember(self, agent: AgentState) -> None:
         self.by_key[agent.user_name.lower()] = agent
         self.by_agent_id.setdefault(agent.agent_id, []).append(agent)
@@ -274,8 +301,9 @@ class Chunk:
         return self._provisional
 
     def lock(self) -> None:
-        """Hold the lock agentIds are handed out and checked under (once per transaction)."""
-        if not self.locked:
+        """Hold the lock agentIds are handed out and checked under (once per transaction; a
+        dry run writes nothing and takes none)."""
+        if not self.locked and not self.dry_run:
             lock_agent_ids(self.conn)
             self.locked = True
 

@@ -43,7 +43,7 @@ class Settled:
 
     plan: Plan
     word: str  # objects.CREATED, UPDATED, DELETED or UNCHANGED
-    new_objects: list[tuple[objects.Kind, int]] = field(default_factory=list)
+    new_objects: list[tuple[objects.Kind, int, str]] = field(default_factory=list)
 
 
 def settle(chunk: Chunk, plan: Plan) -> Settled:
@@ -52,9 +52,10 @@ def settle(chunk: Chunk, plan: Plan) -> Settled:
     if plan.operation == cells.DELETE:
         assert before is not None
         chunk.forget(before)
+        chunk.settled(before)
         return Settled(plan, objects.DELETED)
     assert after is not None
-    if plan.operation == cells.CREATE:
+    if plan.operation == cells.CREATE and not chunk.dry_run:  # a dry run gives out no agentId
         if not after.agent_id:
             try:
                 after.agent_id = chunk.new_agents.agent_id(chunk.conn, MAX_AGENT_ID)
@@ -89,6 +90,7 @@ def settle(chunk: Chunk, plan: Plan) -> Settled:
     after.change_stamp = before.change_stamp + 1
     chunk.forget(before)
     chunk.remember(after)
+    chunk.settled(before)
     settled.word = objects.UPDATED
     return settled
 
@@ -117,14 +119,14 @@ def _provide(
     provisional = chunk.provisional_id()
     known[name_key(name)] = Named(provisional, name, **columns)
     chunk.pending[provisional] = NewObject(kind, {"name": name, **columns})
-    settled.new_objects.append((kind, provisional))
+    settled.new_objects.append((kind, provisional, name))
 
 
 # One encoder for every row (json.dumps with options would build one per call).
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def flush(chunk: Chunk, rows: Sequence[Settled], dry_run: bool) -> list[tuple[str, str | None]]:
+def flush(chunk: Chunk, rows: Sequence[Settled]) -> list[tuple[str, str | None]]:
     """Write the settled rows; each one's log lines (joined) and its record for a revert."""
     conn = chunk.conn
     now = now_ms()
@@ -152,7 +154,23 @@ def flush(chunk: Chunk, rows: Sequence[Settled], dry_run: bool) -> list[tuple[st
     execute_many(
         conn, "UPDATE agent_teams SET modified_ms = ? WHERE id = ?", [(now, t) for t in ids]
     )
-    return [_said(settled, made, dry_run) for settled in rows]
+    return [_said(settled, made) for settled in rows]
+
+
+def would(settled: Settled) -> str:
+    """A dry run's log lines for a settled row (nothing is written: what does not exist yet
+    is named by its name, not an id)."""
+    messages = []
+    for kind, _provisional, name in settled.new_objects:
+        messages.append(objects.said_named(objects.CREATED, kind, name))
+    plan = settled.plan
+    agent = plan.after if plan.after is not None else plan.before
+    assert agent is not None
+    if agent.id < 0:
+        messages.append(objects.said_named(settled.word, objects.AGENT, agent.user_name))
+    else:
+        messages.append(objects.said(settled.word, objects.AGENT, agent.id, dry_run=True))
+    return "\n".join(messages)
 
 
 _OPERATIONS = {
@@ -163,18 +181,18 @@ _OPERATIONS = {
 }
 
 
-def _said(settled: Settled, made: dict[int, int], dry_run: bool) -> tuple[str, str | None]:
+def _said(settled: Settled, made: dict[int, int]) -> tuple[str, str | None]:
     messages: list[str] = []
     created: dict[str, list[int]] = {}
-    for kind, provisional in settled.new_objects:
+    for kind, provisional, _name in settled.new_objects:
         object_id = made.get(provisional)
         if object_id is not None:  # else another transaction made it first
             created.setdefault(kind.segment, []).append(object_id)
-            messages.append(objects.said(objects.CREATED, kind, object_id, dry_run))
+            messages.append(objects.said(objects.CREATED, kind, object_id))
     plan = settled.plan
     agent = plan.after if plan.after is not None else plan.before
     assert agent is not None
-    messages.append(objects.said(settled.word, objects.AGENT, agent.id, dry_run))
+    messages.append(objects.said(settled.word, objects.AGENT, agent.id))
     # What a revert needs: the agent as it was (an update's, a delete's), the change stamp the
     # row left (it gives back only an agent still as the row left it), what the row created.
     record: dict[str, Any] = {"operation": _OPERATIONS[settled.word], "agent": agent.id}

@@ -53,6 +53,12 @@ def said(word: str, kind: Kind, object_id: object, dry_run: bool = False) -> str
     return f"{WOULD.get(word, word) if dry_run else word} {kind.path(object_id)}"
 
 
+def said_named(word: str, kind: Kind, name: str) -> str:
+    """What a dry run says of an object that has no id yet (one it would create):
+    ``Would create /unifiedconfig/config/agentteam (Sales_North)``."""
+    return f"{WOULD.get(word, word)} {API_BASE}/{kind.segment} ({name})"
+
+
 def find(conn: Connection, kind: Kind, keys: Iterable[str], *columns: str) -> dict[str, Any]:
     """The objects of ``kind`` whose name keys are ``keys``: name key -> row (``id``,
     ``name``, ``name_key`` and ``columns``)."""
@@ -83,7 +89,8 @@ def create(conn: Connection, kind: Kind, values: dict[str, Any]) -> int | None:
 
 
 _LOGGED = re.compile(
-    r"^(Created|Updated|Deleted|Would create|Would update|Would delete) \S+/(\w+)/\d+$"
+    r"^(Created|Updated|Deleted|Would create|Would update|Would delete) "
+    r"\S*/(\w+)(?:/\d+| \(.*\))$"
 )
 _WORDS = {"Would create": CREATED, "Would update": UPDATED, "Would delete": DELETED}
 

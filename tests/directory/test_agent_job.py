@@ -581,3 +581,51 @@ def test_an_older_releases_file_without_sso_enabled_and_department(any_db: Flask
     assert "ssoEnabled=~" in next(
         line for line in log(job_id) if line.startswith("Processing line 2")
     )
+
+
+def test_a_dry_run_stopped_and_resumed_decides_as_one_that_ran_through(any_db: Flask) -> None:
+    text_ = agent_file(
+        row(
+            operation="CREATE", userName="h1", firstName="H", lastName="One", agentTeamName="H_Team"
+        ),
+        row(
+            operation="CREATE", userName="h2", firstName="H", lastName="Two", agentTeamName="H_Team"
+        ),
+        row(operation="UPDATE", userName="h1", firstName="~", lastName="Uno"),
+        row(operation="CREATE", userName="h2", firstName="H", lastName="Again"),
+        row(operation="DELETE", userName="h1"),
+        row(operation="UPDATE", userName="h1", firstName="~", lastName="Gone"),
+    )
+    through = run(any_db, text_, dry_run=True, chunk_size=2)
+    stopped = submitted(any_db, text_, dry_run=True)
+    settings = any_db.config["SETTINGS"].replace(chunk_size=2)
+    engine.run_job(db, settings, stopped, should_stop=lambda: True)  # hands back after a chunk
+    assert state(stopped) == JobState.PROCESSING
+    engine.run_job(db, settings, stopped)
+
+    def outcomes(job_id: int) -> list[str]:
+        return [line for line in log(job_id) if line.startswith(("Would", "Unchanged", "Error"))]
+
+    assert (
+        outcomes(stopped)
+        == outcomes(through)
+        == [
+            "Would create /unifiedconfig/config/agentteam (H_Team)",
+            "Would create /unifiedconfig/config/agent (h1)",
+            "Would create /unifiedconfig/config/agent (h2)",
+            "Would update /unifiedconfig/config/agent (h1)",
+            "Error processing line 5: userName: The userName is already in use: h2",
+            "Would delete /unifiedconfig/config/agent (h1)",
+            "Error processing line 7: userName: The specified agent userName does not exist: h1",
+        ]
+    )
+    assert (
+        log(stopped)[-1]
+        == log(through)[-1]
+        == (
+            "1 agent teams would be created, 2 agents would be created, "
+            "1 agents would be updated, 1 agents would be deleted"
+        )
+    )
+    with db.read() as conn:
+        assert conn.execute(select(agents.c.id)).first() is None

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from app.db import db
+from app.db.models import Agent, table
 from tests import factories
 from tests.console.test_pages import DASH, signed_in, text
 
@@ -262,6 +264,18 @@ def test_an_agents_page_shows_its_settings_and_memberships(app: Flask, user: str
     assert "Supervises" not in page
     # Never the password or its hash.
     assert HASH not in page and "argon2" not in page and "assword" not in page
+
+
+def test_an_agents_page_shows_when_it_was_created_and_changed(app: Flask) -> None:
+    d = directory()
+    with db.write() as conn:  # as SCIM and the jobs set them (the time macro reads them)
+        conn.execute(
+            update(table(Agent))
+            .where(table(Agent).c.id == d.alice)
+            .values(created_ms=1796547892000, modified_ms=1796547893000)
+        )
+    page = text(signed_in(app, "viewer").get(f"/directory/agents/{d.alice}"))
+    assert '<time datetime="2026-12-06T' in page
 
 
 def test_a_supervisors_page_lists_the_teams_it_supervises(app: Flask) -> None:

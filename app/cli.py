@@ -424,6 +424,16 @@ def csv_(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) ->
 @output_option
 @json_option
 @click.pass_context
+def results(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) -> None:
+    """Print every line of finished job ID with lineNumber, outcome, refURL and error."""
+    _download(ctx, lambda c, out: c.download_results(job_id, out), output, as_json)
+
+
+@cli.command()
+@click.argument("job_id", metavar="ID", type=int)
+@output_option
+@json_option
+@click.pass_context
 def failed(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) -> None:
     """Print job ID's failed rows with lineNumber and error, ready to fix and resubmit."""
     _download(ctx, lambda c, out: c.download_failed(job_id, out), output, as_json)

@@ -329,6 +329,11 @@ class Client:
         """Stream the file as uploaded, byte for byte."""
         return self._download(f"bulkjob/{int(job_id)}/csv", to)
 
+    def download_results(self, job_id: int, to: Destination) -> int:
+        """Stream a finished job's results: every line's original columns plus ``lineNumber``,
+        ``outcome``, ``refURL`` and ``error``."""
+        return self._download(f"bulkjob/{int(job_id)}/results", to)
+
     def download_failed(self, job_id: int, to: Destination) -> int:
         """Stream the failed rows (the original columns plus ``lineNumber`` and ``error``)."""
         return self._download(f"bulkjob/{int(job_id)}/failed", to)

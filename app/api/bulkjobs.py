@@ -197,6 +197,13 @@ def job_csv(job_id: int) -> Response:
     return attachment(downloads.original(db.engine, job_id))
 
 
+@bp.get("/bulkjob/<id:job_id>/results", strict_slashes=False)
+@roles(*READ_JOBS)
+def job_results(job_id: int) -> Response:
+    """Every line with what it did: outcome, the object's refURL, the error (a finished job)."""
+    return attachment(downloads.results(db.engine, job_id))
+
+
 @bp.get("/bulkjob/<id:job_id>/failed", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_failed(job_id: int) -> Response:

@@ -249,6 +249,9 @@ def build() -> dict[str, Any]:
     spec.path(
         path=f"{API_BASE}/bulkjob/{{id}}/failed", operations=_download("Failed rows", "text/csv")
     )
+    results = _download("Every line's results (a finished job)", "text/csv")
+    results["get"]["responses"].update(_errors(409))
+    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/results", operations=results)
     spec.path(
         path=f"{API_BASE}/bulkjob/templates/ssomigration",
         operations={

@@ -359,6 +359,13 @@ def job_csv(job_id: int) -> Response:
     return attachment(downloads.original(db.engine, job_id))
 
 
+@bp.get("/jobs/<id:job_id>/results")
+@page(*READ_JOBS)
+def job_results(job_id: int) -> Response:
+    """Every line of a finished job with what it did (the API's results)."""
+    return attachment(downloads.results(db.engine, job_id))
+
+
 @bp.get("/jobs/<id:job_id>/failed")
 @page(*READ_JOBS)
 def job_failed(job_id: int) -> Response:

@@ -1,5 +1,5 @@
-"""What a job lets you download: its log, its original file, its failed rows, and the extras
-its type offers (a SCIM bulk job's BulkResponse).
+"""What a job lets you download: its log, its original file, its failed rows, the results of
+every line, and the extras its type offers (a SCIM bulk job's BulkResponse).
 
 Each function checks that the thing exists (raising before a response starts) and returns a
 :class:`Download` whose body streams from its own connection, a chunk of rows at a time. Its
@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, false, select
 
-from app.db.models import Job, JobEvent, JobFile, JobLine, table
-from app.exceptions import NotFound
+from app.db.models import Job, JobEvent, JobFile, JobLine, JobState, table
+from app.exceptions import JobActive, NotFound
 from app.jobs import types as jobtypes
 from app.jobs.types.base import JobType, Record
 from app.jobs.types.csvfile import as_bytes, csv_rows
@@ -163,3 +163,74 @@ def _failed_rows(
             while record.line_number < row.line_number:
                 record = next(records)
             yield [*job_type.record_values(record), str(row.line_number), row.message]
+
+
+RESULT_COLUMNS = ("lineNumber", "outcome", "refURL", "error")
+NOT_PROCESSED = "not processed"
+# A succeeded line's outcome, from the first words of its log line's last part (the words
+# every type logs: docs/concepts.md, "Results").
+_OUTCOMES = (
+    ("Would create ", "would create"),
+    ("Would update ", "would update"),
+    ("Would delete ", "would delete"),
+    ("Created ", "created"),
+    ("Updated ", "updated"),
+    ("Deleted ", "deleted"),
+    ("Unchanged ", "unchanged"),
+    ("Reverted ", "reverted"),
+)
+
+
+def results(engine: Engine, job_id: int) -> Download:
+    """Every line of a finished job's file with its original columns (nothing sealed), then
+    ``lineNumber``, ``outcome``, ``refURL`` of the object it made or changed, and ``error``;
+    lines a cancel or a stop left are ``not processed``. Streamed, in file order."""
+    with engine.connect() as conn:
+        state = conn.execute(select(jobs.c.job_state).where(jobs.c.id == job_id)).scalar()
+    if state is not None and state in JobState.ACTIVE:
+        raise JobActive(
+            f"Bulk job {job_id} is {JobState.NAMES[state]}; its results are ready when it ends",
+            str(job_id),
+        )
+    job_type, file = _job_and_file(engine, job_id)
+    records = job_type.read(bytes(file.content))
+    rows = _result_rows(engine, job_id, job_type, records)
+    return Download(as_bytes(csv_rows(rows)), CSV_TYPE, f"bulkjob-{job_id}-results.csv")
+
+
+def outcome_of(message: str) -> tuple[str, str]:
+    """(outcome, refURL) of a succeeded line: its log's last line names what it did last."""
+    said = message.rsplit("\n", 1)[-1]
+    for start, outcome in _OUTCOMES:
+        if said.startswith(start):
+            rest = said[len(start) :].split(" ", 1)[0]
+            return outcome, rest if rest.startswith("/") and rest[-1:].isdigit() else ""
+    return "succeeded", ""
+
+
+def _result_rows(
+    engine: Engine, job_id: int, job_type: JobType, records: Iterator[Record]
+) -> Iterator[Sequence[str]]:
+    yield [*job_type.columns, *RESULT_COLUMNS]
+    with engine.connect() as conn:
+        done = conn.execution_options(yield_per=STREAM_ROWS).execute(
+            select(lines.c.line_number, lines.c.ok, lines.c.message)
+            .where(lines.c.job_id == job_id)
+            .order_by(lines.c.line_number)
+        )
+        try:
+            line = next(done, None)
+            for record in records:
+                while line is not None and line.line_number < record.line_number:
+                    line = next(done, None)
+                values = job_type.record_values(record)
+                number = str(record.line_number)
+                if line is None or line.line_number != record.line_number:
+                    yield [*values, number, NOT_PROCESSED, "", ""]
+                elif line.ok:
+                    outcome, ref = outcome_of(line.message)
+                    yield [*values, number, outcome, ref, ""]
+                else:
+                    yield [*values, number, "failed", "", line.message]
+        finally:
+            done.close()  # a server-side cursor on PostgreSQL, maybe not read to its end

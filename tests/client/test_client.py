@@ -121,6 +121,11 @@ def test_create_get_wait_and_download(app: Flask, api: Client) -> None:
     out = io.BytesIO()
     api.download_failed(job.id, out)
     assert out.getvalue().decode().splitlines()[1].startswith("ghost,,,,3,")
+    out = io.BytesIO()
+    api.download_results(job.id, out)
+    lines = out.getvalue().decode().splitlines()
+    assert lines[0].endswith(",lineNumber,outcome,refURL,error")
+    assert [line.split(",")[5] for line in lines[1:]] == ["updated", "failed"]
 
 
 def test_create_from_a_utf16_file_sends_its_bytes(app: Flask, api: Client, tmp_path: Path) -> None:

@@ -561,6 +561,10 @@ def test_the_console_job_page_says_what_the_job_did(any_db: Flask) -> None:
     assert '<dd id="did">1 agents created, 1 skill groups created</dd>' in text(
         client.get(f"/jobs/{real}")
     )
+    # Its results: every line with what it did.
+    assert 'id="results-link"' in text(client.get(f"/jobs/{real}"))
+    results = text(client.get(f"/jobs/{real}/results")).splitlines()
+    assert ",2,created,/unifiedconfig/config/agent/" in results[1]
     page = text(client.get(f"/jobs/{dry}"))
     assert "<dt>Would do</dt>" in page and "1 agents would be created" in page
 

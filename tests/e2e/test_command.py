@@ -295,6 +295,18 @@ def test_template_to_a_file(stack: Stack, tmp_path: Path) -> None:
     ]
 
 
+def test_results(stack: Stack) -> None:
+    stack.ensure_worker()
+    name = stack.agents(1)[0]
+    done = json.loads(submit_and_wait(stack, [[name, "", "", f"{name}@sso"]], "--json").stdout)
+    job_id = done["refURL"].rsplit("/", 1)[1]
+    rows = json.loads(bulkjob(stack, "results", job_id, "--json").stdout)
+    assert [(r["userName"], r["lineNumber"], r["outcome"]) for r in rows] == [
+        (name, "2", "updated")
+    ]
+    assert rows[0]["refURL"].startswith("/unifiedconfig/config/agent/")
+
+
 def test_agent_template(stack: Stack, tmp_path: Path) -> None:
     with db.write() as conn:
         factories.peripheral(conn, 6002, "third")

@@ -19,13 +19,12 @@ from app.db.models import Agent, AgentTeam, Attribute, SkillGroup, table
 from app.directory.agent_state import COLUMNS
 from tests.bench import agent_floors
 from tests.bench.job import (
-    DIRECTORY,
     MAX_BYTES,
     PeakRss,
-    _floor_database,
     _post_and_wait,
     _processing,
-    build_app,
+    floor_database,
+    measure,
 )
 from tests.live import Worker
 
@@ -147,29 +146,34 @@ def _run(app: Any, work: Path, content: bytes) -> dict[str, Any]:
     }
 
 
-def sqlite_benchmark(work: Path) -> dict[str, Any]:
-    app = build_app(work, f"sqlite:///{work}/bulkjob.sqlite", "filesystem://", DIRECTORY)
+def _agent_file() -> tuple[agent_floors.Directory, bytes, int]:
     known = directory()
-    content, rows = agent_file(known)
-    floor = agent_floors.sqlite_floor(work, known[0], content)
-    figures = _run(app, work, content)
-    db.dispose()
-    return {"rows": rows, "bytes": len(content), "floor": floor, **figures}
+    return (known[0], *agent_file(known))
+
+
+def sqlite_benchmark(work: Path) -> dict[str, Any]:
+    return measure(
+        work,
+        None,
+        "filesystem://",
+        _agent_file,
+        lambda known, content: {"floor": agent_floors.sqlite_floor(work, known, content)},
+        _run,
+    )
 
 
 def postgres_benchmark(work: Path, database_url: str, broker_url: str) -> dict[str, Any]:
-    from tests.conftest import reset_postgres
-
-    reset_postgres(database_url)
-    app = build_app(work, database_url, broker_url, DIRECTORY)
-    known = directory()
-    content, rows = agent_file(known)
     dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-    floor = agent_floors.postgres_floor(_floor_database(dsn), known[0], content)
-    figures = _run(app, work, content)
-    db.dispose()
-    reset_postgres(database_url)
-    return {"rows": rows, "bytes": len(content), "floor": floor, **figures}
+    return measure(
+        work,
+        database_url,
+        broker_url,
+        _agent_file,
+        lambda known, content: {
+            "floor": agent_floors.postgres_floor(floor_database(dsn), known, content)
+        },
+        _run,
+    )
 
 
 def report(name: str, figures: dict[str, Any]) -> None:

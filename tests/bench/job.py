@@ -13,6 +13,7 @@ import csv
 import io
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -178,33 +179,64 @@ def _revert_and_wait(client: Any, job_id: int) -> dict[str, Any]:
     return _wait(client, response.headers["Location"])
 
 
-def sqlite_benchmark(work: Path) -> dict[str, Any]:
-    app = build_app(work, f"sqlite:///{work}/bulkjob.sqlite", "filesystem://", DIRECTORY)
-    agents = agent_rows()
-    content, rows = sso_file(agents)
-    floor = floors.sqlite_floor(work, agents, content)
-    figures = run_jobs(app, work, content)
+def measure(
+    work: Path,
+    database_url: str | None,
+    broker_url: str,
+    make_file: Callable[[], tuple[Any, bytes, int]],
+    floor: Callable[[Any, bytes], dict[str, Any]],
+    run: Callable[[Any, Path, bytes], dict[str, Any]],
+) -> dict[str, Any]:
+    """A job type's 3 MB file against its floor: the service on SQLite under ``work`` (no
+    ``database_url``) or on PostgreSQL, with the demo directory; ``make_file`` reads it and
+    gives the floor's data, the file and its row count; ``floor`` times the bare script on the
+    same data and file; ``run`` runs the jobs."""
+    from tests.conftest import reset_postgres
+
+    if database_url is None:
+        database_url, broker_url = f"sqlite:///{work}/bulkjob.sqlite", "filesystem://"
+    else:
+        reset_postgres(database_url)
+    app = build_app(work, database_url, broker_url, DIRECTORY)
+    data, content, rows = make_file()
+    floor_figures = floor(data, content)
+    figures = run(app, work, content)
     db.dispose()
-    return {"rows": rows, "bytes": len(content), "floor": floor, **figures}
+    if not database_url.startswith("sqlite"):
+        reset_postgres(database_url)
+    return {"rows": rows, "bytes": len(content), **floor_figures, **figures}
+
+
+def _sso_file() -> tuple[list[floors.AgentRow], bytes, int]:
+    agents = agent_rows()
+    return (agents, *sso_file(agents))
+
+
+def sqlite_benchmark(work: Path) -> dict[str, Any]:
+    return measure(
+        work,
+        None,
+        "filesystem://",
+        _sso_file,
+        lambda agents, content: {"floor": floors.sqlite_floor(work, agents, content)},
+        run_jobs,
+    )
 
 
 def postgres_benchmark(work: Path, database_url: str, broker_url: str) -> dict[str, Any]:
-    from tests.conftest import reset_postgres
-
-    reset_postgres(database_url)
-    app = build_app(work, database_url, broker_url, DIRECTORY)
-    agents = agent_rows()
-    content, rows = sso_file(agents)
     dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-    # The floor's own schema, in its own database so it shares no table with the service.
-    floor = floors.postgres_floor(_floor_database(dsn), agents, content)
-    figures = run_jobs(app, work, content)
-    db.dispose()
-    reset_postgres(database_url)
-    return {"rows": rows, "bytes": len(content), **floor, **figures}
+    return measure(
+        work,
+        database_url,
+        broker_url,
+        _sso_file,
+        # The floor's own schema, in its own database so it shares no table with the service.
+        lambda agents, content: floors.postgres_floor(floor_database(dsn), agents, content),
+        run_jobs,
+    )
 
 
-def _floor_database(dsn: str) -> str:
+def floor_database(dsn: str) -> str:
     import psycopg
 
     base, _, _name = dsn.rpartition("/")

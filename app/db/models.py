@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
     text,
 )
@@ -155,6 +156,46 @@ class Attribute(_Named, Base):
     modified_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = NEVER_REUSED
+
+
+class CallType(_Named, Base):
+    """A call type (docs/directory.md): what dialed numbers route calls by."""
+
+    __tablename__ = "call_types"
+
+    # Seconds, or None: the system default.
+    service_level_threshold: Mapped[int | None] = mapped_column(Integer)
+    # 1 ignore abandoned calls, 2 abandoned calls count against, 3 count for; None: default.
+    service_level_type: Mapped[int | None] = mapped_column(SmallInteger)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = NEVER_REUSED
+
+
+class DialedNumber(Base):
+    """A dialed number, named by its string and routing type together (docs/directory.md):
+    ``string_key`` (the lower-cased string) is unique per routing type; ``voice_key`` holds the
+    same key for the External Voice (1) and Post Call Survey (7) routing types only, unique, so
+    those two cannot share a string."""
+
+    __tablename__ = "dialed_numbers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dialed_number_string: Mapped[str] = mapped_column(String(25))
+    string_key: Mapped[str] = mapped_column(String(25))
+    routing_type: Mapped[int] = mapped_column(SmallInteger)
+    voice_key: Mapped[str | None] = mapped_column(String(25), unique=True)
+    description: Mapped[str] = mapped_column(String(255), server_default=text("''"))
+    change_stamp: Mapped[int] = mapped_column(Integer, server_default="0")
+    call_type_id: Mapped[int | None] = mapped_column(ForeignKey("call_types.id"), index=True)
+    media_routing_domain_id: Mapped[int] = mapped_column(ForeignKey("media_routing_domains.id"))
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    created_ms: Mapped[int | None] = mapped_column(BigInteger)
+    modified_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("routing_type", "string_key"), NEVER_REUSED)
 
 
 class Agent(Base):

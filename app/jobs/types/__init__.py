@@ -16,8 +16,11 @@ from app.exceptions import InvalidInput
 from app.jobs.types.base import Extra, JobType, Outcome, Record, Run
 
 TYPE_MODULES = (
+    "app.directory.dialed_number_job",  # 1: Dialed Number
     "app.directory.agent_job",  # 2: Agent
     "app.directory.agent_revert",  # 102: the revert of an agent job
+    "app.directory.call_type_job",  # 3: Call Type
+    "app.directory.skill_group_job",  # 4: Skill Group
     "app.jobs.types.sso",  # 5: SSO migration
     "app.jobs.types.sso_revert",  # 101: the revert of an SSO migration
     "app.scim.bulkjob",  # 100: SCIM bulk request

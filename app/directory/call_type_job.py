@@ -1,0 +1,86 @@
+"""Job type 3: call types (docs/job-types/call-type.md). A row names its call type by
+``name``; one that dialed numbers use is not deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.directory import cells, objects
+from app.directory.object_job import (
+    NamedJob,
+    Obj,
+    Spec,
+    View,
+    kept,
+    service_level_type,
+    template_objects,
+    whole_number,
+)
+
+COLUMNS = (
+    "operation",
+    "name",
+    "newName",
+    "description",
+    "serviceLevelThreshold",
+    "serviceLevelType",
+)
+SPEC = Spec(
+    objects.CALL_TYPE,
+    "call type",
+    ("name_key",),
+    ("name", "name_key", "description", "service_level_threshold", "service_level_type"),
+)
+_DIALED_NUMBERS = "SELECT count(*) FROM dialed_numbers WHERE call_type_id = ?"
+threshold = whole_number("serviceLevelThreshold")
+
+
+class CallTypeJob(NamedJob):
+    code = 3
+    name = "Call Type"
+    columns = COLUMNS
+    logged_columns = COLUMNS
+    spec = SPEC
+
+    def settings(
+        self, view: View, operation: str, before: Obj | None, row: dict[str, str]
+    ) -> dict[str, Any]:
+        return {
+            "service_level_threshold": kept(
+                operation,
+                before,
+                "service_level_threshold",
+                row["serviceLevelThreshold"],
+                threshold,
+            ),
+            "service_level_type": kept(
+                operation, before, "service_level_type", row["serviceLevelType"], service_level_type
+            ),
+        }
+
+    def in_use(self, view: View, before: Obj) -> str | None:
+        numbers = view.count(_DIALED_NUMBERS, before.id)
+        if not numbers:
+            return None
+        return (
+            f"{numbers} dialed numbers use the call type {before.values['name']}; "
+            "give them another call type first (callTypeName in a dialed number file)"
+        )
+
+    def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
+        for found in template_objects(conn, SPEC, start, limit):
+            v = found.values
+            yield (
+                cells.UPDATE,
+                v["name"],
+                "",
+                v["description"],
+                "" if v["service_level_threshold"] is None else str(v["service_level_threshold"]),
+                "" if v["service_level_type"] is None else str(v["service_level_type"]),
+            )
+
+
+JOB_TYPE = CallTypeJob()

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.db import db
 from app.db.models import (
@@ -17,7 +18,8 @@ from app.db.models import (
     SkillGroup,
     table,
 )
-from app.directory import call_type_job, dialed_number_job, skill_group_job
+from app.directory import call_type_job, dialed_number_job, object_job, skill_group_job
+from app.directory.object_job import View
 from tests import factories
 from tests.directory.jobs import csv_line, log, run, state
 
@@ -188,3 +190,211 @@ def test_skill_groups_keep_their_peripheral_and_domain_and_their_agents(any_db: 
     ) in said
     assert [g.name for g in everything(groups)] == ["SG_One", "SG_Two"]
     assert everything(groups)[1].service_level_threshold == 30
+
+
+def test_dialed_numbers_with_their_call_types(any_db: Flask) -> None:
+    with db.write() as conn:
+        factories.media_routing_domain(conn, "Chat_MRD")
+    first = run(
+        any_db,
+        file(
+            DN,
+            {
+                "operation": "CREATE",
+                "dialedNumberString": "5551000",
+                "routingType": "1",
+                "callTypeName": "CT_Sales",
+            },
+            {
+                "operation": "CREATE",
+                "dialedNumberString": "5551001",
+                "routingType": "External Voice",
+                "callTypeName": "ct_sales",
+                "description": "Sales",
+            },
+            # the same string as line 2, another routing type: a Post Call Survey cannot share it
+            {
+                "operation": "CREATE",
+                "dialedNumberString": "5551000",
+                "routingType": "post call survey",
+            },
+            {
+                "operation": "CREATE",
+                "dialedNumberString": "5551000",
+                "routingType": "2",
+                "mediaRoutingDomainName": "Chat_MRD",
+            },
+            {"operation": "CREATE", "dialedNumberString": "555 1002", "routingType": "1"},
+            {"operation": "CREATE", "dialedNumberString": "5551003", "routingType": "5"},
+            {"operation": "CREATE", "dialedNumberString": "5" * 26, "routingType": "1"},
+        ),
+    )
+    (call_type,) = everything(call_types)
+    external, other, internal = everything(numbers)
+    assert call_type.name == "CT_Sales"
+    assert (external.call_type_id, other.call_type_id, internal.call_type_id) == (
+        call_type.id,
+        call_type.id,
+        None,
+    )
+    assert (internal.routing_type, internal.media_routing_domain_id) == (2, 2)
+    said = outcomes(first)
+    assert said[:3] == [
+        f"Created /unifiedconfig/config/calltype/{call_type.id}",
+        f"Created /unifiedconfig/config/dialednumber/{external.id}",
+        f"Created /unifiedconfig/config/dialednumber/{other.id}",
+    ]
+    assert (
+        "Error processing line 4: dialedNumberString: An External Voice and a Post Call Survey "
+        "dialed number cannot share a string: 5551000 is External Voice"
+    ) in said
+    assert "Error processing line 6: dialedNumberString: must not hold spaces: 555 1002" in said
+    assert any("line 7: routingType: must be one of 1 External Voice" in line for line in said)
+    assert any("line 8: dialedNumberString: must be at most 25 characters" in line for line in said)
+    assert said[-1] == "1 call types created, 3 dialed numbers created"
+
+    second = run(
+        any_db,
+        file(
+            DN,
+            {
+                "operation": "UPDATE",
+                "dialedNumberString": "5551000",
+                "routingType": "1",
+                "description": "~",
+                "callTypeName": "~",
+                "mediaRoutingDomainName": "~",
+            },
+            {
+                "operation": "UPDATE",
+                "dialedNumberString": "5551001",
+                "routingType": "1",
+                "description": "Sales",
+                "callTypeName": "CT_New",
+                "mediaRoutingDomainName": "Cisco_Voice",
+            },
+            {
+                "operation": "DELETE",
+                "dialedNumberString": "5551000",
+                "routingType": "Internal Voice",
+            },
+            {"operation": "UPDATE", "dialedNumberString": "5551000", "routingType": "3"},
+        ),
+    )
+    said = outcomes(second)
+    new_type = everything(call_types)[-1]
+    assert said[:4] == [
+        f"Unchanged /unifiedconfig/config/dialednumber/{external.id}",
+        f"Created /unifiedconfig/config/calltype/{new_type.id}",
+        f"Updated /unifiedconfig/config/dialednumber/{other.id}",
+        f"Deleted /unifiedconfig/config/dialednumber/{internal.id}",
+    ]
+    assert (
+        "Error processing line 5: dialedNumberString: The dialed number does not exist: 5551000 (Outbound)"
+        in said
+    )
+
+    # A call type a dialed number uses is not deleted.
+    third = run(any_db, file(CT, {"operation": "DELETE", "name": "CT_Sales"}))
+    assert outcomes(third)[0] == (
+        "Error processing line 2: name: 1 dialed numbers use the call type CT_Sales; give them "
+        "another call type first (callTypeName in a dialed number file)"
+    )
+
+
+def test_a_dry_run_decides_as_a_real_run_and_changes_nothing(any_db: Flask) -> None:
+    text = file(
+        DN,
+        {
+            "operation": "CREATE",
+            "dialedNumberString": "6000",
+            "routingType": "1",
+            "callTypeName": "CT_Dry",
+        },
+        {
+            "operation": "CREATE",
+            "dialedNumberString": "6001",
+            "routingType": "1",
+            "callTypeName": "CT_Dry",
+        },
+        {
+            "operation": "UPDATE",
+            "dialedNumberString": "6000",
+            "routingType": "1",
+            "description": "later",
+        },
+        {"operation": "CREATE", "dialedNumberString": "6000", "routingType": "7"},
+        {"operation": "DELETE", "dialedNumberString": "6001", "routingType": "1"},
+        {"operation": "UPDATE", "dialedNumberString": "6001", "routingType": "1"},
+    )
+    dry = run(any_db, text, dry_run=True, chunk_size=2)
+    assert everything(numbers) == [] and everything(call_types) == []
+    would = outcomes(dry)
+    assert would[:5] == [
+        "Would create /unifiedconfig/config/calltype (CT_Dry)",
+        "Would create /unifiedconfig/config/dialednumber (6000 External Voice)",
+        "Would create /unifiedconfig/config/dialednumber (6001 External Voice)",
+        "Would update /unifiedconfig/config/dialednumber (6000 External Voice)",
+        "Error processing line 5: dialedNumberString: An External Voice and a Post Call Survey "
+        "dialed number cannot share a string: 6000 is External Voice",
+    ]
+    real = run(any_db, text, chunk_size=2)
+    said = outcomes(real)
+    assert [line.split(" /")[0] for line in said[:-1]] == [
+        line.replace("Would create", "Created")
+        .replace("Would update", "Updated")
+        .replace("Would delete", "Deleted")
+        .split(" /")[0]
+        for line in would[:-1]
+    ]
+    assert (
+        would[-1]
+        == "1 call types would be created, 2 dialed numbers would be created, 1 dialed numbers would be updated, 1 dialed numbers would be deleted"
+    )
+    assert (
+        said[-1]
+        == "1 call types created, 2 dialed numbers created, 1 dialed numbers updated, 1 dialed numbers deleted"
+    )
+
+
+def test_two_jobs_creating_one_name_make_one_object(
+    any_db: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction creates the call type after the row looked for it: the row's
+    implicit call type is that one, and a CREATE of the same name fails."""
+    real_find = View.find
+    with db.write() as conn:
+        conn.execute(insert(call_types).values(name="CT_Race", name_key="ct_race"))
+
+    looked: list[tuple[Any, ...]] = []
+
+    def blind(view: View, spec: object_job.Spec, key: tuple[Any, ...]) -> object_job.Obj | None:
+        looked.append(key)
+        first_look = key == ("ct_race",) and looked.count(key) == 1
+        return None if first_look else real_find(view, spec, key)
+
+    monkeypatch.setattr(View, "find", blind)
+    first = run(
+        any_db,
+        file(
+            DN,
+            {
+                "operation": "CREATE",
+                "dialedNumberString": "7000",
+                "routingType": "1",
+                "callTypeName": "CT_Race",
+            },
+        ),
+    )
+    looked.clear()
+    second = run(any_db, file(CT, {"operation": "CREATE", "name": "CT_Race"}))
+    (race,) = everything(call_types)
+    assert everything(numbers)[0].call_type_id == race.id
+    assert (
+        outcomes(first)[0]
+        == f"Created /unifiedconfig/config/dialednumber/{everything(numbers)[0].id}"
+    )
+    assert (
+        outcomes(second)[0]
+        == "Error processing line 2: name: The call type name is already in use: CT_Race"
+    )

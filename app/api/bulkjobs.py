@@ -25,7 +25,7 @@ from app.api.schemas import (
 )
 from app.db import db, listing
 from app.directory import agent_template as agent_template_csv
-from app.directory import template
+from app.directory import object_templates, template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
 from app.jobs import downloads, revert, schedule, store
@@ -236,6 +236,26 @@ def agent_template() -> Response:
     args = request.args
     return attachment(
         agent_template_csv.download(db.engine, args.get("q"), args.get("startIndex"), limit)
+    )
+
+
+@roles(*READ_JOBS)
+def object_template(name: str) -> Response:
+    """Skill groups, call types or dialed numbers as their file (UPDATE rows), 12,000 from
+    ``startIndex``."""
+    limit = current_app.config["SETTINGS"].template_limit
+    return attachment(
+        object_templates.template(db.engine, name, request.args.get("startIndex"), limit)
+    )
+
+
+for _name in object_templates.TEMPLATES:
+    bp.add_url_rule(
+        f"/bulkjob/templates/{_name}",
+        view_func=object_template,
+        defaults={"name": _name},
+        endpoint=f"{_name}_template",
+        strict_slashes=False,
     )
 
 

@@ -27,6 +27,7 @@ from app.api.schemas import (
     RevertSchema,
 )
 from app.db.listing import MAX_PER_PAGE
+from app.directory import object_templates
 from app.jobs import types as jobtypes
 from app.urls import API_BASE
 
@@ -281,6 +282,25 @@ def build() -> dict[str, Any]:
             }
         },
     )
+    for name, job_type in object_templates.TEMPLATES.items():
+        spec.path(
+            path=f"{API_BASE}/bulkjob/templates/{name}",
+            operations={
+                "get": {
+                    "summary": f"The {job_type.name} template: the live objects as their file",
+                    "parameters": [
+                        _query(
+                            "startIndex",
+                            "integer",
+                            "the piece from this object on (by id)",
+                            minimum=0,
+                            maximum=MAX_INT,
+                        )
+                    ],
+                    "responses": {200: _ok(media="text/csv"), **_errors(400, 403)},
+                }
+            },
+        )
     spec.path(
         path=f"{API_BASE}/agent",
         operations={

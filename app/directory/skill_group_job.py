@@ -119,7 +119,7 @@ class SkillGroupJob(NamedJob):
 
     def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
         domains = table(MediaRoutingDomain)
-        names = dict(conn.execute(select(domains.c.id, domains.c.name)).tuples().all())
+        names = dict(conn.execute(select(domains.c.id, domains.c.name)).all())
         for found in template_objects(conn, SPEC, start, limit):
             v = found.values
             yield (

@@ -170,9 +170,7 @@ class DialedNumberJob(ObjectJob):
     def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
         domains, call_types = table(MediaRoutingDomain), table(CallType)
         domain_names = dict(conn.execute(select(domains.c.id, domains.c.name)).all())
-        call_type_names = dict(
-            conn.execute(select(call_types.c.id, call_types.c.name)).all()
-        )
+        call_type_names = dict(conn.execute(select(call_types.c.id, call_types.c.name)).all())
         for found in template_objects(conn, SPEC, start, limit):
             v = found.values
             call_type = v["call_type_id"]

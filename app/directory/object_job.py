@@ -115,6 +115,16 @@ class View:
         ).first()
         return None if row is None else obj_of(spec, row)
 
+    def get(self, spec: Spec, object_id: int) -> Obj | None:
+        """The object with ``object_id`` as the database has it."""
+        t = spec.kind.table
+        row = self.conn.execute(
+            select(t.c.id, t.c.change_stamp, *(t.c[c] for c in spec.columns)).where(
+                t.c.id == object_id
+            )
+        ).first()
+        return None if row is None else obj_of(spec, row)
+
     def settle(self, spec: Spec, change: Change) -> None:
         """A dry run's view after ``change`` (a real run wrote it: nothing to keep)."""
         if not self.dry_run:
@@ -268,6 +278,10 @@ class ObjectJob(CsvJobType):
         label = self.spec.label
         return f"{named}: The {label} was changed by another job at the same time: {row[named]}"
 
+    def in_use(self, view: View, before: Obj) -> str | None:
+        """Why the object cannot be deleted (what still uses it), or None."""
+        return None
+
     @abstractmethod
     def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
         """The rows of the type's template (docs/directory.md, "Templates")."""
@@ -394,10 +408,6 @@ class NamedJob(ObjectJob):
         self, view: View, operation: str, before: Obj | None, row: dict[str, str]
     ) -> dict[str, Any]:
         """The values of the row's other columns."""
-
-    def in_use(self, view: View, before: Obj) -> str | None:
-        """Why the object cannot be deleted (what still uses it), or None."""
-        return None
 
     def decide(self, view: View, row: dict[str, str]) -> Change:
         operation = cells.operation(row["operation"])

@@ -47,6 +47,7 @@ SPEC = Spec(
         "media_routing_domain_id",
         "service_level_threshold",
         "service_level_type",
+        "peripheral_number",  # given out when the skill group is made, never by the file
     ),
 )
 _AGENTS = "SELECT count(*) FROM agent_skill_groups WHERE skill_group_id = ?"
@@ -85,6 +86,7 @@ class SkillGroupJob(NamedJob):
                     "mediaRoutingDomainName", "cannot change once the skill group exists"
                 )
         return {
+            "peripheral_number": 0 if before is None else before.values["peripheral_number"],
             "peripheral_id": peripheral,
             "media_routing_domain_id": domain,
             "service_level_threshold": kept(

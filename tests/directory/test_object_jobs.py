@@ -14,6 +14,7 @@ from app.db import db
 from app.db.models import (
     CallType,
     DialedNumber,
+    Job,
     JobState,
     SkillGroup,
     table,
@@ -22,7 +23,7 @@ from app.directory import call_type_job, dialed_number_job, object_job, skill_gr
 from app.directory.object_job import View
 from app.jobs.types.csvfile import clean_cell
 from tests import factories
-from tests.directory.jobs import csv_line, log, run, state
+from tests.directory.jobs import csv_line, log, reverted, run, state
 
 call_types = table(CallType)
 numbers = table(DialedNumber)
@@ -484,3 +485,85 @@ def object_job_plural(name: str) -> str:
     from app.directory import object_templates
 
     return object_templates.TEMPLATES[name].spec.kind.plural
+
+
+def test_a_revert_puts_back_what_the_job_did(any_db: Flask) -> None:
+    run(
+        any_db,
+        file(
+            SG,
+            {"operation": "CREATE", "name": "SG_Keep", "description": "kept"},
+            {"operation": "CREATE", "name": "SG_Gone"},
+        ),
+    )
+    run(any_db, file(DN, {"operation": "CREATE", "dialedNumberString": "9000", "routingType": "1"}))
+    before_groups, before_numbers = everything(groups), everything(numbers)
+    sg_job = run(
+        any_db,
+        file(
+            SG,
+            {
+                "operation": "UPDATE",
+                "name": "SG_Keep",
+                "newName": "SG_Renamed",
+                "serviceLevelType": "2",
+            },
+            {"operation": "DELETE", "name": "SG_Gone"},
+            {"operation": "CREATE", "name": "SG_New"},
+            {"operation": "CREATE", "name": "SG_Joined"},
+        ),
+    )
+    dn_job = run(
+        any_db,
+        file(
+            DN,
+            {
+                "operation": "UPDATE",
+                "dialedNumberString": "9000",
+                "routingType": "1",
+                "callTypeName": "CT_Made",
+            },
+            {"operation": "CREATE", "dialedNumberString": "9001", "routingType": "2"},
+        ),
+    )
+    # Something uses SG_Joined now: its creation is not undone.
+    joined = next(g for g in everything(groups) if g.name == "SG_Joined")
+    with db.write() as conn:
+        factories.member(conn, factories.agent(conn, "joined.agent"), joined.id)
+
+    sg_revert = reverted(any_db, sg_job)
+    dn_revert = reverted(any_db, dn_job)
+    with db.read() as conn:
+        kinds = dict(conn.execute(select(table(Job).c.id, table(Job).c.job_type)).all())
+    assert (kinds[sg_revert], kinds[dn_revert]) == (104, 105)
+    assert state(dn_revert) == JobState.SUCCEEDED, log(dn_revert)
+    fields = ("id", "dialed_number_string", "routing_type", "call_type_id", "description")
+    assert [tuple(getattr(n, f) for f in fields) for n in everything(numbers)] == [
+        tuple(getattr(n, f) for f in fields) for n in before_numbers
+    ]
+    assert everything(call_types) == []
+    said = outcomes(dn_revert)
+    assert (
+        said[:3]
+        == [
+            f"Reverted /unifiedconfig/config/dialednumber/{before_numbers[0].id + 1} (deleted)",
+            f"Reverted /unifiedconfig/config/dialednumber/{before_numbers[0].id} (its previous values)",
+            "Removed /unifiedconfig/config/calltype/1",
+        ]
+        or said
+    )
+    assert state(sg_revert) == JobState.PARTIAL
+    after = {g.name: g for g in everything(groups)}
+    assert set(after) == {"SG_Keep", "SG_Gone", "SG_Joined"}
+    keep = next(g for g in before_groups if g.name == "SG_Keep")
+    gone = next(g for g in before_groups if g.name == "SG_Gone")
+    assert (after["SG_Keep"].id, after["SG_Keep"].service_level_type) == (keep.id, None)
+    assert (after["SG_Gone"].id, after["SG_Gone"].peripheral_number) == (
+        gone.id,
+        gone.peripheral_number,
+    )
+    assert any(
+        "skillgroup: changed since job" in line
+        and "1 agents belong to the skill group SG_Joined" in line
+        for line in outcomes(sg_revert)
+    )

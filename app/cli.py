@@ -447,7 +447,7 @@ def failed(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) 
     "--start",
     "start_index",
     type=click.IntRange(min=0),
-    help="agent: the piece from this agent on (0, 12000, ...).",
+    help="agent, skillgroup, calltype, dialednumber: the piece from this one on (0, 12000, ...).",
 )
 @output_option
 @json_option
@@ -462,7 +462,8 @@ def template(
     as_json: bool,
 ) -> None:
     """Print a template: KIND ssomigration (the default), the agents not yet on SSO with
-    newUserName to fill in; or agent, the agents as an agent file to edit and upload again."""
+    newUserName to fill in; agent, skillgroup, calltype or dialednumber, the live objects as
+    their file to edit and upload again."""
     _download(
         ctx,
         lambda c, out: c.download_template(

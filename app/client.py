@@ -347,9 +347,10 @@ class Client:
         team_id: int | None = None,
         start_index: int | None = None,
     ) -> int:
-        """Stream a template (``kind``: ``ssomigration``, the agents not yet on SSO, or
-        ``agent``, the agents as an agent file, 12,000 from ``start_index``), optionally for
-        one peripheral and/or team."""
+        """Stream a template (``kind``: ``ssomigration``, the agents not yet on SSO; ``agent``,
+        the agents as an agent file, 12,000 from ``start_index``, optionally for one peripheral
+        and/or team; ``skillgroup``, ``calltype`` or ``dialednumber``, those objects as their
+        file, 12,000 from ``start_index``)."""
         if kind not in TEMPLATES:
             raise ValueError(f"kind must be one of {', '.join(TEMPLATES)}, not {kind!r}")
         terms = []

@@ -228,4 +228,4 @@ def _linked_id(link: Any) -> int | None:
 
 
 # The templates the service offers (GET /bulkjob/templates/<kind>).
-TEMPLATES = ("ssomigration", "agent")
+TEMPLATES = ("ssomigration", "agent", "skillgroup", "calltype", "dialednumber")

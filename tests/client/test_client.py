@@ -211,8 +211,12 @@ def test_agent_template_download_in_pieces(app: Flask, api: Client, tmp_path: Pa
     assert lines[0].startswith("operation,agentId,userName,firstName,lastName,password,")
     assert [line.split(",")[2] for line in lines[1:]] == ["p2", "p3"]
     assert all(line.startswith("UPDATE,") and ",~," in line for line in lines[1:])
-    with pytest.raises(ValueError, match="kind must be one of ssomigration, agent"):
-        api.download_template(target, kind="calltype")
+    with pytest.raises(ValueError, match="kind must be one of ssomigration, agent, skillgroup"):
+        api.download_template(target, kind="inventory")
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_Client")
+    api.download_template(target, kind="skillgroup", start_index=0)
+    assert target.read_text().splitlines()[1].startswith("UPDATE,SG_Client,,")
 
 
 def test_wrong_token_and_wait_timeout(app: Flask, transport: CountingTransport, token: str) -> None:

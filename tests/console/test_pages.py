@@ -572,6 +572,15 @@ def test_template_page_filters_counts_and_downloads(app: Flask) -> None:
     lines = text(agents).splitlines()
     assert lines[0].startswith("operation,agentId,userName,")
     assert [line.split(",")[2] for line in lines[1:]] == ["a2"]
+    # The skill group, call type and dialed number templates, in pieces.
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_Page")
+    page = text(client.get("/templates"))
+    assert "skill groups 1&ndash;1</a>" in page and "call types 0&ndash;0</a>" in page
+    groups = client.get("/templates/skillgroup.csv?startIndex=0")
+    assert groups.headers["Content-Disposition"] == 'attachment; filename="skillgroup.csv"'
+    assert text(groups).splitlines()[1].startswith("UPDATE,SG_Page,,")
+    assert client.get("/templates/calltype.csv?startIndex=x").status_code == 400
 
 
 # --- served locally, no inline script ----------------------------------------------------------

@@ -315,7 +315,13 @@ def test_agent_template(stack: Stack, tmp_path: Path) -> None:
     assert [(r["operation"], r["userName"], r["password"]) for r in rows] == [
         ("UPDATE", "thirdone", "~")
     ]
-    assert bulkjob(stack, "template", "skillgroup").exit_code == 2
+    assert bulkjob(stack, "template", "inventory").exit_code == 2
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_Command", peripheral_id=6002)
+    groups = json.loads(bulkjob(stack, "template", "skillgroup", "--json").stdout)
+    assert [(r["operation"], r["name"], r["peripheralId"]) for r in groups] == [
+        ("UPDATE", "SG_Command", "6002")
+    ]
 
 
 def test_delete(stack: Stack) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -28,7 +29,7 @@ from app.directory import agent_template as agent_template_csv
 from app.directory import object_templates, template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
-from app.jobs import downloads, revert, schedule, store
+from app.jobs import downloads, plan, revert, schedule, store
 from app.jobs import types as jobtypes
 from app.jobs.submit import after_update, submit
 from app.urls import job_path
@@ -202,6 +203,17 @@ def job_csv(job_id: int) -> Response:
 def job_results(job_id: int) -> Response:
     """Every line with what it did: outcome, the object's refURL, the error (a finished job)."""
     return attachment(downloads.results(db.engine, job_id))
+
+
+@bp.get("/bulkjob/<id:job_id>/plan", strict_slashes=False)
+@roles(*READ_JOBS)
+def job_plan(job_id: int) -> Response:
+    """What a finished dry run says a real run would do, line by line: JSON when asked for
+    (``action`` filters its lines), else CSV (a row per changed field)."""
+    if wants_json(request):
+        document = plan.plan_json(db.engine, job_id, request.args.get("action"))
+        return Response(json.dumps(document), mimetype="application/json")
+    return attachment(plan.plan_csv(db.engine, job_id))
 
 
 @bp.get("/bulkjob/<id:job_id>/failed", strict_slashes=False)

@@ -253,6 +253,13 @@ def build() -> dict[str, Any]:
     results = _download("Every line's results (a finished job)", "text/csv")
     results["get"]["responses"].update(_errors(409))
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/results", operations=results)
+    planned = _download("A finished dry run's plan (JSON when asked for, else CSV)", "text/csv")
+    planned["get"]["responses"][200]["content"]["application/json"] = {"schema": {"type": "object"}}
+    planned["get"]["parameters"].append(
+        _query("action", "string", "JSON: only the lines of this action")
+    )
+    planned["get"]["responses"].update(_errors(400, 409))
+    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/plan", operations=planned)
     spec.path(
         path=f"{API_BASE}/bulkjob/templates/ssomigration",
         operations={

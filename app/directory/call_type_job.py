@@ -3,20 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
-from app.directory import cells, objects
+from app.directory import objects
 from app.directory.object_job import (
+    Implicit,
     NamedJob,
+    NameOf,
     Obj,
     Spec,
     View,
     kept,
     service_level_type,
-    template_objects,
     whole_number,
 )
 
@@ -70,17 +69,15 @@ class CallTypeJob(NamedJob):
             "give them another call type first (callTypeName in a dialed number file)"
         )
 
-    def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
-        for found in template_objects(conn, SPEC, start, limit):
-            v = found.values
-            yield (
-                cells.UPDATE,
-                v["name"],
-                "",
-                v["description"],
-                "" if v["service_level_threshold"] is None else str(v["service_level_threshold"]),
-                "" if v["service_level_type"] is None else str(v["service_level_type"]),
-            )
+    def cells_of(self, obj: Obj, name_of: NameOf, implicit: Sequence[Implicit]) -> dict[str, str]:
+        v = obj.values
+        threshold, kind = v["service_level_threshold"], v["service_level_type"]
+        return {
+            "name": v["name"],
+            "description": v["description"],
+            "serviceLevelThreshold": "" if threshold is None else str(threshold),
+            "serviceLevelType": "" if kind is None else str(kind),
+        }
 
 
 JOB_TYPE = CallTypeJob()

@@ -4,18 +4,16 @@ is created with the row, as Cisco does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
-
-from app.db.models import CallType, MediaRoutingDomain, table
 from app.directory import call_type_job, cells, objects
 from app.directory.cells import RowError
 from app.directory.names import name_key
 from app.directory.object_job import (
     Change,
     Implicit,
+    NameOf,
     Obj,
     ObjectJob,
     Spec,
@@ -23,7 +21,6 @@ from app.directory.object_job import (
     description,
     kept,
     outcome_of_change,
-    template_objects,
 )
 
 COLUMNS = (
@@ -167,21 +164,22 @@ class DialedNumberJob(ObjectJob):
             f"time: {row['dialedNumberString']}"
         )
 
-    def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
-        domains, call_types = table(MediaRoutingDomain), table(CallType)
-        domain_names = dict(conn.execute(select(domains.c.id, domains.c.name)).all())
-        call_type_names = dict(conn.execute(select(call_types.c.id, call_types.c.name)).all())
-        for found in template_objects(conn, SPEC, start, limit):
-            v = found.values
-            call_type = v["call_type_id"]
-            yield (
-                cells.UPDATE,
-                v["dialed_number_string"],
-                str(v["routing_type"]),
-                v["description"],
-                "" if call_type is None else call_type_names[call_type],
-                domain_names[v["media_routing_domain_id"]],
-            )
+    def cells_of(self, obj: Obj, name_of: NameOf, implicit: Sequence[Implicit]) -> dict[str, str]:
+        v = obj.values
+        call_type = v["call_type_id"]
+        if implicit:
+            call_type_name = str(implicit[0].values["name"])
+        else:
+            call_type_name = "" if call_type is None else name_of(objects.CALL_TYPE, call_type)
+        return {
+            "dialedNumberString": v["dialed_number_string"],
+            "routingType": str(v["routing_type"]),
+            "description": v["description"],
+            "callTypeName": call_type_name,
+            "mediaRoutingDomainName": name_of(
+                objects.MEDIA_ROUTING_DOMAIN, v["media_routing_domain_id"]
+            ),
+        }
 
 
 JOB_TYPE = DialedNumberJob()

@@ -86,6 +86,24 @@ class Change:
     implicit: list[Implicit] = field(default_factory=list)
 
 
+# The name of an object of a kind, by its id.
+NameOf = Callable[[objects.Kind, int], str]
+
+
+class _Names:
+    """Names by id, each kind read whole the first time it is asked for (a template)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[str, dict[int, str]] = {}
+
+    def __call__(self, kind: objects.Kind, object_id: int) -> str:
+        if kind.segment not in self.known:
+            t = kind.table
+            self.known[kind.segment] = dict(self.conn.execute(select(t.c.id, t.c.name)).all())
+        return self.known[kind.segment][object_id]
+
+
 class Conflict(Exception):
     """The object was changed by another transaction since the row read it."""
 
@@ -102,6 +120,8 @@ class View:
         self._provisional = 0
         self._domains: dict[str, int] = {}
         self._peripherals: dict[int, bool] = {}
+        self._names: dict[tuple[str, int], str] = {}
+        self._provisional_names: dict[int, str] = {}
 
     def find(self, spec: Spec, key: tuple[Any, ...]) -> Obj | None:
         laid = self.overlay.get((spec.kind.segment, key), self)
@@ -114,6 +134,17 @@ class View:
             )
         ).first()
         return None if row is None else obj_of(spec, row)
+
+    def name_of(self, kind: objects.Kind, object_id: int) -> str:
+        """The name of an object, one a dry run would create included."""
+        if object_id < 0:
+            return self._provisional_names[object_id]
+        if (kind.segment, object_id) not in self._names:
+            t = kind.table
+            self._names[(kind.segment, object_id)] = str(
+                self.conn.execute(select(t.c.name).where(t.c.id == object_id)).scalar_one()
+            )
+        return self._names[(kind.segment, object_id)]
 
     def get(self, spec: Spec, object_id: int) -> Obj | None:
         """The object with ``object_id`` as the database has it."""
@@ -134,6 +165,7 @@ class View:
             self.overlay[(new.spec.kind.segment, new.spec.key_of(new.values))] = Obj(
                 self._provisional, new.values
             )
+            self._provisional_names[self._provisional] = str(new.values["name"])
             if change.after is not None:
                 change.after.values[new.column] = self._provisional
         if change.before is not None and change.word != objects.UNCHANGED:
@@ -283,8 +315,19 @@ class ObjectJob(CsvJobType):
         return None
 
     @abstractmethod
+    def cells_of(self, obj: Obj, name_of: NameOf, implicit: Sequence[Implicit]) -> dict[str, str]:
+        """The object as its file's cells (every column but ``operation`` and a rename's
+        ``newName``), what it refers to by name (``implicit``: objects the row would create
+        first, not known to ``name_of`` yet)."""
+
     def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
         """The rows of the type's template (docs/directory.md, "Templates")."""
+        name_of = _Names(conn)
+        for found in template_objects(conn, self.spec, start, limit):
+            cells_ = self.cells_of(found, name_of, [])
+            yield tuple(
+                cells.UPDATE if c == "operation" else cells_.get(c, "") for c in self.columns
+            )
 
     def insert_values(self, view: View, values: dict[str, Any]) -> dict[str, Any]:
         """The columns a new object gets besides the file's (a skill group's number)."""
@@ -315,8 +358,9 @@ class ObjectJob(CsvJobType):
             except RowError as exc:
                 return Outcome(line, False, str(exc))
             said = self._would(change)
+            planned = self._planned(view, change)
             view.settle(self.spec, change)
-            return Outcome(line, True, said)
+            return Outcome(line, True, said, planned)
         savepoint = view.conn.begin_nested()
         try:
             change = self.decide(view, row)
@@ -345,6 +389,19 @@ class ObjectJob(CsvJobType):
         else:
             said.append(objects.said(change.word, self.spec.kind, target.id, dry_run=True))
         return "\n".join(said)
+
+    def _planned(self, view: View, change: Change) -> str | None:
+        """A dry run's record of the fields the row would change (docs/concepts.md, "Plan")."""
+        if change.word in (objects.UNCHANGED, objects.DELETED) or change.after is None:
+            return None
+        after = self.cells_of(change.after, view.name_of, change.implicit)
+        before = (
+            dict.fromkeys(after, "")
+            if change.before is None
+            else self.cells_of(change.before, view.name_of, [])
+        )
+        changes = [[c, before[c], after[c]] for c in after if before[c] != after[c]]
+        return _ENCODE({"changes": changes})
 
     def _write(self, view: View, change: Change) -> tuple[str, str | None]:
         conn, kind, now = view.conn, self.spec.kind, now_ms()

@@ -25,6 +25,7 @@ from app.db.models import (
     CallType,
     DialedNumber,
     JobLine,
+    MediaRoutingDomain,
     SkillGroup,
     table,
 )
@@ -53,6 +54,10 @@ ATTRIBUTE = Kind(table(Attribute), "attribute", "attributes")
 CALL_TYPE = Kind(table(CallType), "calltype", "call types")
 DIALED_NUMBER = Kind(table(DialedNumber), "dialednumber", "dialed numbers")
 KINDS = (AGENT, TEAM, SKILL_GROUP, ATTRIBUTE, CALL_TYPE, DIALED_NUMBER)
+# Named by files, never changed by one.
+MEDIA_ROUTING_DOMAIN = Kind(
+    table(MediaRoutingDomain), "mediaroutingdomain", "media routing domains"
+)
 
 CREATED, UPDATED, DELETED, UNCHANGED = "Created", "Updated", "Deleted", "Unchanged"
 # What a dry run says instead, word for word.

@@ -4,24 +4,22 @@ routing domain cannot change once it exists; one that agents belong to is not de
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
-
-from app.db.models import MediaRoutingDomain, table
 from app.db.sql import sql
-from app.directory import cells, objects
+from app.directory import objects
 from app.directory.cells import KEEP, RowError
 from app.directory.new_agents import lock_agent_ids
 from app.directory.object_job import (
+    Implicit,
     NamedJob,
+    NameOf,
     Obj,
     Spec,
     View,
     kept,
     service_level_type,
-    template_objects,
     whole_number,
 )
 
@@ -119,21 +117,18 @@ class SkillGroupJob(NamedJob):
         ).scalar_one()
         return {**values, "peripheral_number": int(number)}
 
-    def template(self, conn: Connection, start: int, limit: int) -> Iterator[Sequence[str]]:
-        domains = table(MediaRoutingDomain)
-        names = dict(conn.execute(select(domains.c.id, domains.c.name)).all())
-        for found in template_objects(conn, SPEC, start, limit):
-            v = found.values
-            yield (
-                cells.UPDATE,
-                v["name"],
-                "",
-                v["description"],
-                str(v["peripheral_id"]),
-                names[v["media_routing_domain_id"]],
-                _text(v["service_level_threshold"]),
-                _text(v["service_level_type"]),
-            )
+    def cells_of(self, obj: Obj, name_of: NameOf, implicit: Sequence[Implicit]) -> dict[str, str]:
+        v = obj.values
+        return {
+            "name": v["name"],
+            "description": v["description"],
+            "peripheralId": str(v["peripheral_id"]),
+            "mediaRoutingDomainName": name_of(
+                objects.MEDIA_ROUTING_DOMAIN, v["media_routing_domain_id"]
+            ),
+            "serviceLevelThreshold": _text(v["service_level_threshold"]),
+            "serviceLevelType": _text(v["service_level_type"]),
+        }
 
 
 def _text(value: int | None) -> str:

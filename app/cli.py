@@ -25,11 +25,14 @@ from app.cli_output import (
     csv_rows,
     destination,
     echo_json,
+    json_option,
+    output_option,
     show_job,
     show_jobs,
     wait_showing_progress,
     write_json,
 )
+from app.cli_plan import plan, show_plan
 from app.client_model import STATE_LABELS, TEMPLATES, BulkJobError, Job, JobState
 
 if TYPE_CHECKING:
@@ -156,21 +159,6 @@ def wait_options(command: F) -> F:
     return command
 
 
-def json_option(command: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead."
-    )(command)
-
-
-def output_option(command: F) -> F:
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
-        help="Write to FILE instead of standard output.",
-    )(command)
-
-
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP)
 @click.option(
     "--url",
@@ -255,8 +243,7 @@ def revert(
     poll_interval: float,
     as_json: bool,
 ) -> None:
-    """Revert finished SSO-migration job ID: a new job puts back the agents it changed (those
-    not changed since)."""
+    """Revert finished job ID: a new job puts back what it changed (what is unchanged since)."""
     client = _client(ctx)
     job = client.revert(job_id, description=description)
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
@@ -281,6 +268,8 @@ def _created(
         _say_error(f"interrupted; job {job.id} goes on (bulkjob status {job.id})")
         ctx.exit(EXIT_INTERRUPTED)
     show_job(job, as_json)
+    if job.dry_run and not as_json and job.state != JobState.CANCELLED:
+        show_plan(client.plan(job.id), lines=False)
     ctx.exit(EXIT_BY_STATE.get(job.state, EXIT_SERVICE))
 
 
@@ -488,6 +477,9 @@ def _download(
     buffer = io.BytesIO()
     fetch(client, buffer)
     write_json(csv_rows(buffer.getvalue()), output)
+
+
+cli.add_command(plan)
 
 
 def main() -> NoReturn:

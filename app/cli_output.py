@@ -10,11 +10,11 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -203,3 +203,21 @@ def wait_showing_progress(client: Client, job: Job, timeout: float | None, inter
             )
 
         return client.wait(job.id, interval=interval, timeout=timeout, on_progress=update)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(command: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead."
+    )(command)
+
+
+def output_option(command: F) -> F:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+        help="Write to FILE instead of standard output.",
+    )(command)

@@ -334,6 +334,17 @@ class Client:
         ``outcome``, ``refURL`` and ``error``."""
         return self._download(f"bulkjob/{int(job_id)}/results", to)
 
+    def plan(self, job_id: int, action: str | None = None) -> dict[str, Any]:
+        """A finished dry run's plan: ``counts`` per action, the objects it would ``create``
+        and its ``lines`` (each with its action, object, changed fields and error); ``action``:
+        only the lines of that action."""
+        params = {"action": action} if action else None
+        return self._json("GET", f"bulkjob/{int(job_id)}/plan", params=params)
+
+    def download_plan(self, job_id: int, to: Destination) -> int:
+        """Stream a finished dry run's plan as CSV, a row per changed field."""
+        return self._download(f"bulkjob/{int(job_id)}/plan", to, headers={"Accept": "text/csv"})
+
     def download_failed(self, job_id: int, to: Destination) -> int:
         """Stream the failed rows (the original columns plus ``lineNumber`` and ``error``)."""
         return self._download(f"bulkjob/{int(job_id)}/failed", to)
@@ -363,8 +374,14 @@ class Client:
             params["startIndex"] = str(int(start_index))
         return self._download(f"bulkjob/templates/{kind}", to, params=params or None)
 
-    def _download(self, path: str, to: Destination, params: Mapping[str, str] | None = None) -> int:
-        with self._stream("GET", path, params=params) as response:
+    def _download(
+        self,
+        path: str,
+        to: Destination,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> int:
+        with self._stream("GET", path, params=params, headers=headers) as response:
             if isinstance(to, str | Path):
                 with open(to, "wb") as out:
                     return _copy(response, out)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.directory import objects
-from app.directory.object_job import (
+from app.directory.object_job import NamedJob
+from app.directory.object_state import (
     Implicit,
-    NamedJob,
     NameOf,
     Obj,
     Spec,

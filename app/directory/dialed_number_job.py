@@ -10,12 +10,12 @@ from typing import Any
 from app.directory import call_type_job, cells, objects
 from app.directory.cells import RowError
 from app.directory.names import name_key
-from app.directory.object_job import (
+from app.directory.object_job import ObjectJob
+from app.directory.object_state import (
     Change,
     Implicit,
     NameOf,
     Obj,
-    ObjectJob,
     Spec,
     View,
     description,

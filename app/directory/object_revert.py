@@ -23,7 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from app.db.models import Job, JobLine, table
 from app.db.sql import now_ms
 from app.directory import call_type_job, dialed_number_job, objects, skill_group_job
-from app.directory.object_job import ObjectJob, View
+from app.directory.object_job import ObjectJob
+from app.directory.object_state import (
+    View,
+)
 from app.jobs.types.base import Outcome, Record, Run
 from app.jobs.types.csvfile import RevertCsvType
 

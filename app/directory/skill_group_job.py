@@ -11,9 +11,9 @@ from app.db.sql import sql
 from app.directory import objects
 from app.directory.cells import KEEP, RowError
 from app.directory.new_agents import lock_agent_ids
-from app.directory.object_job import (
+from app.directory.object_job import NamedJob
+from app.directory.object_state import (
     Implicit,
-    NamedJob,
     NameOf,
     Obj,
     Spec,

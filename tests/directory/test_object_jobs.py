@@ -19,8 +19,8 @@ from app.db.models import (
     SkillGroup,
     table,
 )
-from app.directory import call_type_job, dialed_number_job, object_job, skill_group_job
-from app.directory.object_job import View
+from app.directory import call_type_job, dialed_number_job, skill_group_job
+from app.directory.object_state import Obj, Spec, View
 from app.jobs.types.csvfile import clean_cell
 from tests import factories
 from tests.directory.jobs import csv_line, log, reverted, run, state
@@ -370,7 +370,7 @@ def test_two_jobs_creating_one_name_make_one_object(
 
     looked: list[tuple[Any, ...]] = []
 
-    def blind(view: View, spec: object_job.Spec, key: tuple[Any, ...]) -> object_job.Obj | None:
+    def blind(view: View, spec: Spec, key: tuple[Any, ...]) -> Obj | None:
         looked.append(key)
         first_look = key == ("ct_race",) and looked.count(key) == 1
         return None if first_look else real_find(view, spec, key)

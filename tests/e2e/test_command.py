@@ -444,6 +444,20 @@ def test_submit_dry_run_and_revert_with_wait(stack: Stack) -> None:
     dry = bulkjob(stack, "submit", str(path), "--dry-run", "--wait", "--poll-interval", "0.1")
     assert dry.exit_code == 0, dry.stderr
     assert "dry run" in dry.stdout and "no changes were made" in dry.stdout
+    assert "plan  2 update" in dry.stdout  # the counts per action
+    listed = json.loads(bulkjob(stack, "list", "--json").stdout)
+    dry_id = max(int(j["refURL"].rsplit("/", 1)[1]) for j in listed if j.get("dryRun"))
+    planned = json.loads(bulkjob(stack, "plan", str(dry_id), "--json").stdout)
+    assert planned["counts"]["update"] == 2
+    assert planned["lines"][0]["changes"][0] == {
+        "field": "userName",
+        "before": names[0],
+        "after": f"{names[0]}@sso",
+    }
+    table = bulkjob(stack, "plan", str(dry_id), "--action", "update")
+    assert table.exit_code == 0 and f"{names[0]}@sso" in table.stdout
+    as_csv = bulkjob(stack, "plan", str(dry_id), "--csv")
+    assert as_csv.stdout.splitlines()[0] == "lineNumber,action,object,field,before,after,error"
     real = bulkjob(stack, "submit", str(path), "--wait", "--json", "--poll-interval", "0.1")
     assert real.exit_code == 0, real.stderr
     real_id = json.loads(real.stdout)["refURL"].rsplit("/", 1)[1]

@@ -13,13 +13,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
 
 from app.db import db
-from app.db.models import Job, JobState, table
+from app.db.models import Agent, Job, JobState, table
 from app.jobs import downloads, engine, store
 from tests import factories
 from tests.conftest import PASSWORD, basic, migrated_app
+from tests.directory.test_agent_job import agent_file, row
 
+agents = table(Agent)
 jobs = table(Job)
 JOBS = "/unifiedconfig/config/bulkjob"
 JSON = {**basic(), "Accept": "application/json"}
@@ -292,3 +295,51 @@ def test_a_stop_after_failures_the_service_would_not_take_is_refused(client: Fla
     refused(zero, 400, "invalidInput.outOfRange", "stopAfterFailures must be between 1 and")
     refused(word, 400, "invalidInput.invalidValue", "stopAfterFailures must be a whole number")
     assert job_count() == before
+
+
+def test_an_agent_retry_keeps_the_sealed_password_a_corrected_cell_leaves_as_shown(
+    app: Flask, client: FlaskClient
+) -> None:
+    with db.write() as conn:
+        factories.peripheral(conn, 5000)
+        factories.agent(conn, "taken")
+    original = created(
+        client.post(
+            JOBS,
+            json={
+                "fileContent": agent_file(
+                    row(
+                        operation="CREATE",
+                        userName="taken",
+                        firstName="T",
+                        lastName="K",
+                        password="Pa55word",
+                    ),
+                    row(
+                        operation="CREATE",
+                        userName="other",
+                        firstName="O",
+                        lastName="T",
+                        password="0therPass",
+                    ),
+                )
+            },
+            headers=basic(),
+        )
+    )
+    assert run(app, original) == JobState.PARTIAL
+    failed = b"".join(downloads.failed(db.engine, original).body).decode()
+    assert ",taken,T,K,~," in failed  # the download never shows the password
+
+    fixed = failed.replace(",taken,T,K,~,", ",fresh,T,K,~,")
+    again = created(retry(client, original, json={"fileContent": fixed}))
+
+    with db.read() as conn:
+        stored = store.job_file(conn, again)
+    assert b"Pa55word" not in stored and stored.count(b"{sealed}") == 1
+    assert run(app, again) == JobState.SUCCEEDED
+    with db.read() as conn:
+        hashed = conn.execute(
+            select(agents.c.password_hash).where(agents.c.user_name == "fresh")
+        ).scalar_one()
+    assert check_password_hash(hashed, "Pa55word")

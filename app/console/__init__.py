@@ -110,6 +110,7 @@ def init_app(app: Flask) -> None:
         formatting,
         jobs,
         migration_page,
+        retry_page,
         template_page,
         waves,
     )

@@ -239,6 +239,8 @@ def test_a_corrected_file_that_names_other_lines_is_refused(
     assert run(app, original) == JobState.PARTIAL
     before = job_count()
 
+    as_viewer = client.post(f"{JOBS}/{original}/retry", headers=basic("viewer"))
+    assert as_viewer.status_code == 403  # only admin retries
     for corrected, words in NOT_RETRYABLE:
         kind = "fieldRequired" if words == "no lines" else "invalidValue"
         response = retry(client, original, json={"fileContent": corrected})

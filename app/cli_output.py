@@ -10,11 +10,11 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -124,6 +124,12 @@ def show_job(job: Job, as_json: bool, title: str | None = None) -> None:
         table.add_row("reverts", f"job {job.revert_of}")
     if job.reverted_by is not None:
         table.add_row("reverted by", f"job {job.reverted_by}")
+    if job.retry_of is not None:
+        table.add_row("retries", f"job {job.retry_of} (its line numbers)")
+    if job.retried_by is not None:
+        table.add_row("retried by", f"job {job.retried_by}")
+    if job.stop_after_failures is not None:
+        table.add_row("stops early", f"when {job.stop_after_failures} lines fail")
     table.add_row("host", job.host_name)
     for name, ms in (
         ("created", job.created_ms),
@@ -203,21 +209,3 @@ def wait_showing_progress(client: Client, job: Job, timeout: float | None, inter
             )
 
         return client.wait(job.id, interval=interval, timeout=timeout, on_progress=update)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def json_option(command: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead."
-    )(command)
-
-
-def output_option(command: F) -> F:
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
-        help="Write to FILE instead of standard output.",
-    )(command)

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from app.cli_output import echo_json, json_option, output_option
+from app.cli_options import json_option, output_option
+from app.cli_output import echo_json
 
 ACTIONS = ("create", "update", "delete", "unchanged", "fail")
 

@@ -111,12 +111,14 @@ class Client:
         dry_run: bool = False,
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
+        stop_after_failures: int | None = None,
     ) -> Job:
         """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16).
 
         ``dry_run``: decide every row and change nothing; ``start_after``: not before then (a
         datetime, naive meaning local time, or ms since the epoch); ``notify_url``: where the
-        service POSTs the job when it ends."""
+        service POSTs the job when it ends; ``stop_after_failures``: the job stops, Failed,
+        once that many lines failed."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -130,6 +132,8 @@ class Client:
             form["startAfter"] = str(epoch_ms(start_after))
         if notify_url is not None:
             form["notifyURL"] = notify_url
+        if stop_after_failures is not None:
+            form["stopAfterFailures"] = str(int(stop_after_failures))
         response = self._send(
             "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
         )
@@ -155,6 +159,7 @@ class Client:
         dry_run: bool = False,
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
+        stop_after_failures: int | None = None,
     ) -> Job:
         """Create a job from the CSV file at ``path`` (options as :meth:`create`)."""
         path = Path(path)
@@ -166,7 +171,29 @@ class Client:
             dry_run=dry_run,
             start_after=start_after,
             notify_url=notify_url,
+            stop_after_failures=stop_after_failures,
         )
+
+    def retry(
+        self,
+        job_id: int,
+        *,
+        content: bytes | str | None = None,
+        description: str | None = None,
+        filename: str = "corrected.csv",
+    ) -> Job:
+        """Create the job that runs a finished job's failed and unprocessed lines again; with
+        ``content``, a corrected file (the job's columns plus ``lineNumber``, as the failed
+        rows download has them), only the lines it names, with its cells."""
+        path = f"bulkjob/{int(job_id)}/retry"
+        if content is None:
+            body = {} if description is None else {"description": description}
+            return self._created(self._send("POST", path, json=body))
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        form = {} if description is None else {"description": description}
+        files = {"file": (filename, content, "text/csv")}
+        return self._created(self._send("POST", path, files=files, data=form))
 
     def revert(self, job_id: int, *, description: str | None = None) -> Job:
         """Create the job that puts back what a finished SSO-migration job changed."""

@@ -24,6 +24,7 @@ from app.api.schemas import (
     BulkJobUpdateSchema,
     PageInfoSchema,
     PermissionInfoSchema,
+    RetrySchema,
     RevertSchema,
 )
 from app.db.listing import MAX_PER_PAGE
@@ -169,6 +170,7 @@ def build() -> dict[str, Any]:
         ("BulkJobCreate", BulkJobCreateSchema),
         ("BulkJobUpdate", BulkJobUpdateSchema),
         ("BulkJobRevert", RevertSchema),
+        ("BulkJobRetry", RetrySchema),
         ("Reference", directory.ReferenceSchema),
         ("AgentAttribute", directory.AgentAttributeSchema),
         ("Agent", AgentSchema),
@@ -230,6 +232,18 @@ def build() -> dict[str, Any]:
                 "what it changed (the body is optional)",
                 "parameters": [ID_PARAM],
                 "requestBody": {**body("BulkJobRevert"), "required": False},
+                "responses": {201: created, **_errors(400, 403, 404, 409, 413, 415)},
+            }
+        },
+    )
+    spec.path(
+        path=f"{API_BASE}/bulkjob/{{id}}/retry",
+        operations={
+            "post": {
+                "summary": "Retry a finished job: create the job that runs its failed and "
+                "unprocessed lines again (the body, a corrected file of them, is optional)",
+                "parameters": [ID_PARAM],
+                "requestBody": {**body("BulkJobRetry"), "required": False},
                 "responses": {201: created, **_errors(400, 403, 404, 409, 413, 415)},
             }
         },

@@ -111,6 +111,7 @@ def init_app(app: Flask) -> None:
         jobs,
         migration_page,
         plan_page,
+        retry_page,
         template_page,
         waves,
     )

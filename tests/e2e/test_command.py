@@ -4,6 +4,7 @@ embedded filesystem broker."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import pty
@@ -472,3 +473,43 @@ def test_submit_dry_run_and_revert_with_wait(stack: Stack) -> None:
     again = bulkjob(stack, "revert", real_id)
     assert again.exit_code == 1
     assert "409 conflict: Job" in one_error_line(again)
+
+
+def test_submit_stop_after_failures_then_retry_a_corrected_file(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The real worker stops a job whose first chunk (50 lines) fails, before its last 10
+    lines; the retry of its results, corrected, runs every line on its original number."""
+    stack.ensure_worker()
+    names = stack.agents(60)
+    rows = [[n, "", "", "bad name" if i < 50 else f"{n}@sso"] for i, n in enumerate(names)]
+    path = stack.csv_file(rows)
+    wait = ["--wait", "--json", "--poll-interval", "0.1"]
+
+    stopped = bulkjob(stack, "submit", str(path), "--stop-after-failures", "3", *wait)
+
+    assert stopped.exit_code == 4, stopped.stderr  # Failed
+    job = json.loads(stopped.stdout)
+    assert (job["stopAfterFailures"], job["processedRecords"], job["failedRecords"]) == (3, 50, 50)
+    job_id = job["refURL"].rsplit("/", 1)[1]
+    results = tmp_path / "results.csv"
+    assert bulkjob(stack, "results", job_id, "-o", str(results)).exit_code == 0
+    with results.open(newline="") as text:
+        lines = list(csv.DictReader(text))
+    assert [r["outcome"] for r in lines[49:]] == ["failed"] + ["not processed"] * 10
+    for line in lines:
+        line["newUserName"] = f"{line['userName']}@sso"
+    corrected = tmp_path / "corrected.csv"
+    with corrected.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+
+    again = bulkjob(stack, "retry", job_id, "--file", str(corrected), *wait)
+
+    assert again.exit_code == 0, again.stderr
+    retried = json.loads(again.stdout)
+    assert retried["retryOf"]["refURL"].endswith(f"/bulkjob/{job_id}")
+    assert (retried["succeededRecords"], retried["stopAfterFailures"]) == (60, 3)
+    with stack.client() as client:
+        assert client.get(int(job_id)).retried_by == int(retried["refURL"].rsplit("/", 1)[1])

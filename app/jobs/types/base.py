@@ -52,6 +52,20 @@ class Run:
     # Called now and then by long work outside a chunk's transaction (:meth:`JobType.prepare`):
     # renews the job's lease when it is due, so no other worker takes the job meanwhile.
     keep_alive: Callable[[], None] = lambda: None
+    # The job's ``stopAfterFailures`` (docs/concepts.md, "Stop early"), if it has one.
+    stop_after_failures: int | None = None
+
+    def failed_enough(self, failed: int, last_line: int) -> bool:
+        """Whether ``failed`` lines reach ``stop_after_failures``: then the job stops before
+        its next chunk (``stopped`` says why) and ends Failed."""
+        limit = self.stop_after_failures
+        if limit is None or failed < limit:
+            return False
+        self.stopped = (
+            f"{failed} {self.unit}s failed (stopAfterFailures is {limit}); "
+            f"the {self.unit}s after {self.unit} {last_line} are not processed"
+        )
+        return True
 
 
 @dataclass(frozen=True)

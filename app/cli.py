@@ -163,6 +163,12 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
     metavar="N",
     help="Stop the job (Failed) once N lines failed; the rest are not processed.",
 )
+@click.option(
+    "--no-create-missing",
+    "no_create_missing",
+    is_flag=True,
+    help="A team, skill group, attribute or call type that does not exist fails its row.",
+)
 @wait_options
 @json_option
 @click.pass_context
@@ -175,6 +181,7 @@ def submit(
     start_at: datetime | None,
     notify_url: str | None,
     stop_after_failures: int | None,
+    no_create_missing: bool,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
@@ -192,6 +199,7 @@ def submit(
         start_after=start_at,
         notify_url=notify_url,
         stop_after_failures=stop_after_failures,
+        create_missing=not no_create_missing,
     )
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
 

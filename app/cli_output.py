@@ -128,6 +128,8 @@ def show_job(job: Job, as_json: bool, title: str | None = None) -> None:
         table.add_row("retries", f"job {job.retry_of} (its line numbers)")
     if job.retried_by is not None:
         table.add_row("retried by", f"job {job.retried_by}")
+    if not job.create_missing:
+        table.add_row("creates missing", "no: a row naming what does not exist fails")
     if job.stop_after_failures is not None:
         table.add_row("stops early", f"when {job.stop_after_failures} lines fail")
     table.add_row("host", job.host_name)

@@ -110,13 +110,15 @@ class Client(Downloads):
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
         stop_after_failures: int | None = None,
+        create_missing: bool = True,
     ) -> Job:
         """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16).
 
         ``dry_run``: decide every row and change nothing; ``start_after``: not before then (a
         datetime, naive meaning local time, or ms since the epoch); ``notify_url``: where the
         service POSTs the job when it ends; ``stop_after_failures``: the job stops, Failed,
-        once that many lines failed."""
+        once that many lines failed; ``create_missing`` False: a team, skill group, attribute
+        or call type a row names that does not exist fails the row."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -132,6 +134,8 @@ class Client(Downloads):
             form["notifyURL"] = notify_url
         if stop_after_failures is not None:
             form["stopAfterFailures"] = str(int(stop_after_failures))
+        if not create_missing:
+            form["createMissing"] = "false"
         response = self._send(
             "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
         )
@@ -158,6 +162,7 @@ class Client(Downloads):
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
         stop_after_failures: int | None = None,
+        create_missing: bool = True,
     ) -> Job:
         """Create a job from the CSV file at ``path`` (options as :meth:`create`)."""
         path = Path(path)
@@ -170,6 +175,7 @@ class Client(Downloads):
             start_after=start_after,
             notify_url=notify_url,
             stop_after_failures=stop_after_failures,
+            create_missing=create_missing,
         )
 
     def retry(

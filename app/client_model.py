@@ -207,6 +207,12 @@ class Job:
         return _opt_int(self.data.get("stopAfterFailures"))
 
     @property
+    def create_missing(self) -> bool:
+        """Whether rows may create the teams, skill groups, attributes and call types they
+        name that do not exist."""
+        return bool(self.data.get("createMissing", True))
+
+    @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, f"state {self.state}")
 

@@ -47,19 +47,19 @@ def _job_type_param(raw: str | None) -> int | None:
         raise InvalidInput(f"jobType must be a number, not {raw!r}", "jobType") from None
 
 
-def _dry_run_param(raw: str | None) -> bool:
-    """A form field or query parameter ``dryRun``: true or false (absent: false)."""
+def _boolean_param(raw: str | None, name: str, default: bool) -> bool:
+    """A form field or query parameter ``name``: true or false (absent or empty: ``default``)."""
     if raw is None or raw.strip() == "":
-        return False
+        return default
     lowered = raw.strip().lower()
     if lowered not in ("true", "false"):
-        raise InvalidInput(f"dryRun must be true or false, not {raw!r}", "dryRun")
+        raise InvalidInput(f"{name} must be true or false, not {raw!r}", name)
     return lowered == "true"
 
 
 def _upload() -> tuple[bytes, dict[str, Any]]:
     """The file and the options of a create request (description, jobType, startAfter,
-    notifyURL, dryRun, stopAfterFailures), in any of its four forms."""
+    notifyURL, dryRun, stopAfterFailures, createMissing), in any of its four forms."""
     mimetype = request.mimetype
     if mimetype in ("multipart/form-data", "text/csv", "text/plain"):
         fields: Mapping[str, str]
@@ -75,7 +75,8 @@ def _upload() -> tuple[bytes, dict[str, Any]]:
             "job_type": _job_type_param(fields.get("jobType")),
             "start_after": schedule.parse_param(fields.get("startAfter")),
             "notify_url": fields.get("notifyURL"),
-            "dry_run": _dry_run_param(fields.get("dryRun")),
+            "dry_run": _boolean_param(fields.get("dryRun"), "dryRun", False),
+            "create_missing": _boolean_param(fields.get("createMissing"), "createMissing", True),
             "stop_after_failures": parse_stop_after_failures(fields.get("stopAfterFailures")),
         }
     if mimetype in ("application/json", "application/xml", "text/xml"):
@@ -88,6 +89,7 @@ def _upload() -> tuple[bytes, dict[str, Any]]:
             "start_after": body.get("startAfter"),
             "notify_url": body.get("notifyURL"),
             "dry_run": bool(body.get("dryRun")),
+            "create_missing": body.get("createMissing") is not False,
             "stop_after_failures": body.get("stopAfterFailures"),
         }
     raise UnsupportedMediaType(

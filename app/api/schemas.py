@@ -141,6 +141,7 @@ BulkJobSchema = _DumpSchema.from_dict(
         "retry_of": _job_link("retry_of", "retryOf"),
         "retried_by": _job_link("retried_by", "retriedBy"),
         "stop_after_failures": fields.Integer(data_key="stopAfterFailures"),
+        "create_missing": fields.Boolean(data_key="createMissing"),
         "total_records": fields.Integer(data_key="totalRecords"),
         "processed_records": fields.Integer(data_key="processedRecords"),
         "succeeded_records": fields.Integer(data_key="succeededRecords"),
@@ -294,10 +295,11 @@ class _LoadSchema(Schema):
 
 class BulkJobCreateSchema(_LoadSchema):
     """POST /bulkjob in XML or JSON: the CSV as text, with an optional description and type,
-    dryRun, startAfter, notifyURL and stopAfterFailures."""
+    dryRun, startAfter, notifyURL, stopAfterFailures and createMissing."""
 
     READ_ONLY = (
-        _BULKJOB_READ_ONLY - {"dryRun", "startAfter", "notifyURL", "stopAfterFailures"}
+        _BULKJOB_READ_ONLY
+        - {"dryRun", "startAfter", "notifyURL", "stopAfterFailures", "createMissing"}
     ) | {
         "changeStamp",
         "jobState",
@@ -319,6 +321,14 @@ class BulkJobCreateSchema(_LoadSchema):
         metadata={
             "description": "the job stops before its next chunk once this many lines failed, "
             "and ends Failed (absent: never)"
+        },
+    )
+    createMissing = fields.Boolean(
+        allow_none=True,
+        error_messages={"invalid": _INVALID, "null": _INVALID},
+        metadata={
+            "description": "false: a team, skill group, attribute or call type a row names "
+            "that does not exist fails the row instead of being created (absent: true)"
         },
     )
 

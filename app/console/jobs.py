@@ -155,6 +155,7 @@ def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> t
         "notify_url": "",
         "dry_run": False,
         "stop_after_failures": "",
+        "no_create_missing": False,
     }
     values.update(form)
     return render_template("new.html", error=error, **values), status
@@ -186,6 +187,7 @@ def new_job() -> tuple[str, int] | BaseResponse:
         "start_at": form.get("startAt", ""),
         "notify_url": form.get("notifyURL", ""),
         "stop_after_failures": form.get("stopAfterFailures", ""),
+        "no_create_missing": form.get("createMissing") == "false",
     }
     upload = request.files.get("file")
     content = upload.read() if upload is not None else b""
@@ -213,6 +215,7 @@ def new_job() -> tuple[str, int] | BaseResponse:
             start_after=_start_after(form.get("startAfter"), kept["start_at"]),
             notify_url=kept["notify_url"] or None,
             stop_after_failures=parse_stop_after_failures(kept["stop_after_failures"]),
+            create_missing=not kept["no_create_missing"],
         )
     except ServiceError as exc:
         return _new_job_page(exc.message, 400, **kept)

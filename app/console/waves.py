@@ -42,6 +42,9 @@ def run_for_real(job_id: int) -> str | BaseResponse:
             description=job.description,
             created_by=_username(),
             job_type=job.job_type,
+            # As the dry run decided: the same options.
+            stop_after_failures=job.stop_after_failures,
+            create_missing=job.create_missing,
         )
     except ServiceError as exc:
         flash(exc.message, "error")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -339,6 +340,9 @@ class Job(Base):
     retry_of: Mapped[int | None] = mapped_column(Integer)
     # Stop before the next chunk once this many lines failed (docs/concepts.md, "Stop early").
     stop_after_failures: Mapped[int | None] = mapped_column(Integer)
+    # Whether rows may create the objects they name that do not exist (docs/concepts.md,
+    # "Near misses").
+    create_missing: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),

@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from app.db.sql import sql
-from app.directory import cells, objects
+from app.directory import cells, near, objects
 from app.directory import passwords as pw
 from app.directory.agent_state import (
     BOOLEAN,
@@ -279,11 +279,12 @@ def _plan_team(chunk: Chunk, plan: Plan, name: str) -> None:
     if not name:
         return
     cells.enterprise_name("agentTeamName", name)
-    _on_the_peripheral(plan, "agentTeamName", chunk.teams, plan.new_teams, [name])
+    _on_the_peripheral(chunk, plan, "agentTeamName", chunk.teams, plan.new_teams, [name])
     plan.team = name
 
 
 def _on_the_peripheral(
+    chunk: Chunk,
     plan: Plan,
     field: str,
     known: dict[str, Named],
@@ -297,6 +298,8 @@ def _on_the_peripheral(
     for name in names:
         found = known.get(name_key(name))
         if found is None:
+            kind = objects.SKILL_GROUP if known is chunk.groups else objects.TEAM
+            _may_create(chunk, field, kind, name)
             if (name, peripheral) not in new:
                 new.append((name, peripheral))
         elif found.peripheral_id != peripheral:
@@ -306,6 +309,16 @@ def _on_the_peripheral(
             )
 
 
+def _may_create(chunk: Chunk, field: str, kind: objects.Kind, name: str) -> None:
+    """A row may create ``name`` implicitly unless its job says ``createMissing`` false
+    (docs/concepts.md, "Near misses")."""
+    if not chunk.run.create_missing:
+        known = near.existing(chunk.conn, chunk.run.memo, kind)
+        raise RowError(
+            field, f"{name} does not exist (createMissing is false){did_you_mean(name, known)}"
+        )
+
+
 def _plan_groups(chunk: Chunk, plan: Plan, edit: cells.ListEdit, current: list[str]) -> None:
     for name in edit.names():
         cells.enterprise_name("skillGroups", name)
@@ -313,7 +326,7 @@ def _plan_groups(chunk: Chunk, plan: Plan, edit: cells.ListEdit, current: list[s
         if chunk.groups.get(name_key(name)) is None:
             raise RowError("skillGroups", f"{name} does not exist")
     groups = edit.apply(current)
-    _on_the_peripheral(plan, "skillGroups", chunk.groups, plan.new_groups, groups)
+    _on_the_peripheral(chunk, plan, "skillGroups", chunk.groups, plan.new_groups, groups)
     plan.groups = groups
 
 
@@ -359,6 +372,7 @@ def _plan_attributes(chunk: Chunk, plan: Plan, cell: str, current: dict[str, str
             name, value, attribute.data_type if attribute else new_types.get(name_key(name))
         )
         if attribute is None and name_key(name) not in new_types:
+            _may_create(chunk, "attributes", objects.ATTRIBUTE, name)
             new_types[name_key(name)] = data_type
             plan.new_attributes.append((name, data_type))
         pairs[name_key(name)] = (name, stored)
@@ -377,7 +391,7 @@ def _plan_supervised(chunk: Chunk, plan: Plan, cell: str, current: list[str]) ->
         raise RowError("supervisorTeams", "only a supervisor (supervisor true) supervises teams")
     for name in edit.names():
         cells.enterprise_name("supervisorTeams", name)
-    _on_the_peripheral(plan, "supervisorTeams", chunk.teams, plan.new_teams, teams)
+    _on_the_peripheral(chunk, plan, "supervisorTeams", chunk.teams, plan.new_teams, teams)
     plan.supervised = teams
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.directory import call_type_job, cells, objects
+from app.directory import call_type_job, cells, near, objects
 from app.directory.cells import RowError
 from app.directory.names import name_key
+from app.directory.near import did_you_mean
 from app.directory.object_job import ObjectJob
 from app.directory.object_state import (
     Change,
@@ -115,6 +116,12 @@ class DialedNumberJob(ObjectJob):
             found = view.find(call_type_job.SPEC, (name_key(cell),))
             if found is not None:
                 return found.id
+            if not view.run.create_missing:
+                known = near.existing(view.conn, view.run.memo, objects.CALL_TYPE)
+                raise RowError(
+                    "callTypeName",
+                    f"{cell} does not exist (createMissing is false){did_you_mean(cell, known)}",
+                )
             implicit.append(
                 Implicit(
                     call_type_job.SPEC, {"name": cell, "name_key": name_key(cell)}, "call_type_id"

@@ -43,6 +43,8 @@ lines = table(JobLine)
 events = table(JobEvent)
 log = logging.getLogger(__name__)
 
+# What a run reads of its job: its type, its origin and its options (Run's fields).
+_RUN_COLUMNS = ("job_type", "origin", "dry_run", "stop_after_failures", "create_missing")
 _LINE_COLUMNS = ("job_id", "line_number", "at_ms", "ok", "message", "detail")
 
 
@@ -252,18 +254,14 @@ class JobRunner:
         """The job's type and the records not yet committed."""
         with self.db.read() as conn:
             job = conn.execute(
-                select(
-                    jobs.c.job_type, jobs.c.origin, jobs.c.dry_run, jobs.c.stop_after_failures
-                ).where(jobs.c.id == self.job_id)
+                select(*(jobs.c[name] for name in _RUN_COLUMNS)).where(jobs.c.id == self.job_id)
             ).one()
             content = conn.execute(
                 select(files.c.content).where(files.c.job_id == self.job_id)
             ).scalar_one()
         job_type = jobtypes.get(job.job_type)
-        self.run_state = Run(
-            self.job_id, self.settings, job.origin, job_type.unit, dry_run=job.dry_run
-        )
-        self.run_state.stop_after_failures = job.stop_after_failures
+        options = {name: job._mapping[name] for name in _RUN_COLUMNS[2:]}
+        self.run_state = Run(self.job_id, self.settings, job.origin, job_type.unit, **options)
         last = self.counts.last_line
         records = job_type.read(bytes(content))
         del content

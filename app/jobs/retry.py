@@ -210,6 +210,7 @@ def retry(
             dry_run=job.dry_run,
             retry_of=job_id,
             stop_after_failures=job.stop_after_failures,
+            create_missing=job.create_missing,
             # Written by the service from the stored file, whose sealed cells are longer than
             # what was uploaded: it answers to the stored file's size as well.
             max_bytes=max(app.config["SETTINGS"].max_file_bytes, stored_bytes),

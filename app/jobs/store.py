@@ -75,13 +75,14 @@ def create_job(
     notify_url: str | None = None,
     retry_of: int | None = None,
     stop_after_failures: int | None = None,
+    create_missing: bool = True,
 ) -> int:
     """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
     base URL the job's results point into (SCIM bulk jobs); ``dry_run``: a job that changes
     nothing; ``revert_of``: the job it reverts; ``retry_of``: the job whose lines it runs again;
     ``start_after_ms`` (checked), ``notify_url`` (checked against the allowed hosts) and
     ``stop_after_failures`` as docs/concepts.md's "Scheduled start", "Notification when a job
-    ends" and "Stop early" say."""
+    ends" and "Stop early" say; ``create_missing``: its "Near misses"."""
     now = now_ms()
     start_after_ms = check_start_after(start_after_ms, now)
     job_id = conn.execute(
@@ -107,6 +108,7 @@ def create_job(
             notify_url=notify_url,
             retry_of=retry_of,
             stop_after_failures=check_stop_after_failures(stop_after_failures),
+            create_missing=create_missing,
         )
         .returning(jobs.c.id)
     ).scalar_one()
@@ -125,6 +127,8 @@ def create_job(
         )
     if stop_after_failures is not None:
         add_event(conn, job_id, f"Job stops early when {stop_after_failures} lines fail", now=now)
+    if not create_missing:
+        add_event(conn, job_id, "createMissing is false: rows create nothing they name", now=now)
     if start_after_ms is not None:
         add_event(conn, job_id, scheduled_message(start_after_ms), now=now)
     totals.created(conn, checked.job_type)

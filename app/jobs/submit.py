@@ -43,6 +43,7 @@ def submit(
     retry_of: int | None = None,
     stop_after_failures: int | None = None,
     max_bytes: int | None = None,
+    create_missing: bool = True,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
@@ -50,7 +51,8 @@ def submit(
     "Dry run"), for types that offer it; ``revert_of``: the job a revert job reverts
     (``app.jobs.revert``); ``retry_of``: the job a retry runs lines of again
     (``app.jobs.retry``, whose file, written by the service, may pass ``max_bytes``: the
-    limit it answers to); ``stop_after_failures``: docs/concepts.md, "Stop early".
+    limit it answers to); ``stop_after_failures``: docs/concepts.md, "Stop early";
+    ``create_missing``: its "Near misses".
 
     Refusals raise before anything is stored. The message to a worker is sent only after the
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
@@ -89,6 +91,7 @@ def submit(
             notify_url=notify_url,
             retry_of=retry_of,
             stop_after_failures=stop_after_failures,
+            create_missing=create_missing,
         )
     send(app, job_id, start_after)
     return job_id

@@ -409,8 +409,8 @@ def test_dry_run_and_revert(app: Flask, api: Client) -> None:
 
 def test_stop_after_failures_and_retry(app: Flask, api: Client) -> None:
     content = factories.csv_text([["amy", "", "", "amy@sso"], ["bob", "", "", ""]])
-    job = api.create(content, description="wave", stop_after_failures=5)
-    assert (job.stop_after_failures, job.retry_of) == (5, None)
+    job = api.create(content, description="wave", stop_after_failures=5, create_missing=False)
+    assert (job.stop_after_failures, job.retry_of, job.create_missing) == (5, None, False)
     run_job(app, job.id)
     with db.write() as conn:
         factories.agents(conn, ["amy"])

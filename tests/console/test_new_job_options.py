@@ -117,3 +117,13 @@ def test_stop_after_failures_is_kept_and_shown(app: Flask) -> None:
     job_id = created_id(post(client, stopAfterFailures="25"))
     assert job_row(job_id).stop_after_failures == 25
     assert "when 25 rows fail" in text(client.get(f"/jobs/{job_id}"))
+
+
+def test_create_nothing_missing_is_kept_and_shown(app: Flask) -> None:
+    client = signed_in(app)
+    job_id = created_id(post(client, createMissing="false"))
+    assert job_row(job_id).create_missing is False
+    assert 'id="create-missing"' in text(client.get(f"/jobs/{job_id}"))
+    usual = created_id(post(client))
+    assert job_row(usual).create_missing is True
+    assert 'id="create-missing"' not in text(client.get(f"/jobs/{usual}"))

@@ -20,7 +20,7 @@ def csv_line(columns: Sequence[str], cells: dict[str, str]) -> str:
     return next(csv_rows([[cells.get(column, "") for column in columns]])).rstrip("\r\n")
 
 
-def submitted(app: Flask, text: str, dry_run: bool = False) -> int:
+def submitted(app: Flask, text: str, dry_run: bool = False, create_missing: bool = True) -> int:
     """Stored as the API stores it (sealed), not run."""
     settings = app.config["SETTINGS"]
     checked = check_file(text.encode(), None, settings.max_file_bytes)
@@ -29,12 +29,20 @@ def submitted(app: Flask, text: str, dry_run: bool = False) -> int:
 
     with db.write() as conn:
         return store.create_job(
-            conn, replace(checked, content=sealed), "agents", "admin", "web", dry_run=dry_run
+            conn,
+            replace(checked, content=sealed),
+            "agents",
+            "admin",
+            "web",
+            dry_run=dry_run,
+            create_missing=create_missing,
         )
 
 
-def run(app: Flask, text: str, dry_run: bool = False, chunk_size: int = 3) -> int:
-    job_id = submitted(app, text, dry_run)
+def run(
+    app: Flask, text: str, dry_run: bool = False, chunk_size: int = 3, create_missing: bool = True
+) -> int:
+    job_id = submitted(app, text, dry_run, create_missing)
     settings = app.config["SETTINGS"].replace(chunk_size=chunk_size)
     engine.run_job(db, settings, job_id)
     return job_id

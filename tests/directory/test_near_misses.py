@@ -165,3 +165,75 @@ def test_an_sso_user_name_that_does_not_exist_names_the_closest(any_db: Flask) -
     assert (
         "Error processing line 3: userName: The specified agent userName does not exist: zzz"
     ) in said
+
+
+def test_create_missing_false_fails_the_rows_that_would_create(any_db: Flask) -> None:
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_There")
+    job_id = run(
+        any_db,
+        agent_file(
+            {
+                "operation": "CREATE",
+                "userName": "cm.one",
+                "firstName": "C",
+                "lastName": "M",
+                "skillGroups": "SG_There",
+            },
+            {
+                "operation": "CREATE",
+                "userName": "cm.two",
+                "firstName": "C",
+                "lastName": "M",
+                "skillGroups": "SG_Ther",
+            },
+            {
+                "operation": "CREATE",
+                "userName": "cm.three",
+                "firstName": "C",
+                "lastName": "M",
+                "agentTeamName": "Team_New",
+            },
+            {
+                "operation": "CREATE",
+                "userName": "cm.four",
+                "firstName": "C",
+                "lastName": "M",
+                "attributes": "new_attribute=true",
+            },
+        ),
+        create_missing=False,
+    )
+    said = log(job_id)
+    assert said[1] == "createMissing is false: rows create nothing they name"
+    assert (
+        "Error processing line 3: skillGroups: SG_Ther does not exist (createMissing is false) "
+        "(did you mean SG_There?)"
+    ) in said
+    assert (
+        "Error processing line 4: agentTeamName: Team_New does not exist (createMissing is false)"
+    ) in said
+    assert any(
+        line.startswith("Error processing line 5: attributes: new_attribute") for line in said
+    )
+    assert said[-1] == "1 agents created"
+
+    columns = dialed_number_job.COLUMNS
+    numbers = "\n".join(
+        [
+            ",".join(columns),
+            csv_line(
+                columns,
+                {
+                    "operation": "CREATE",
+                    "dialedNumberString": "9",
+                    "routingType": "1",
+                    "callTypeName": "CT_None",
+                },
+            ),
+        ]
+    )
+    said = log(run(any_db, numbers + "\n", create_missing=False))
+    assert (
+        "Error processing line 2: callTypeName: CT_None does not exist (createMissing is false)"
+    ) in said

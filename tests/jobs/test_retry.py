@@ -345,3 +345,43 @@ def test_an_agent_retry_keeps_the_sealed_password_a_corrected_cell_leaves_as_sho
             select(agents.c.password_hash).where(agents.c.user_name == "fresh")
         ).scalar_one()
     assert check_password_hash(hashed, "Pa55word")
+
+
+def test_create_missing_in_every_form_of_create(client: FlaskClient) -> None:
+    """createMissing (docs/concepts.md, "Near misses"): false in each form, true by default;
+    kept by a retry; anything but true or false refused."""
+    text = factories.csv_text(WAVE)
+    by_json = create(client, WAVE, createMissing=False)
+    by_form = created(
+        client.post(
+            JOBS,
+            data={"file": (io.BytesIO(text.encode()), "w.csv"), "createMissing": "false"},
+            headers=basic(),
+        )
+    )
+    by_csv = created(
+        client.post(
+            f"{JOBS}?createMissing=FALSE",
+            data=text,
+            headers={**basic(), "Content-Type": "text/csv"},
+        )
+    )
+    xml = (
+        "<bulkJob><fileContent>"
+        + text
+        + "</fileContent><createMissing>false</createMissing></bulkJob>"
+    )
+    by_xml = created(
+        client.post(JOBS, data=xml, headers={**basic(), "Content-Type": "application/xml"})
+    )
+    made = [get(client, j)["createMissing"] for j in (by_json, by_form, by_csv, by_xml)]
+    assert made == [False] * 4
+    assert get(client, create(client, WAVE))["createMissing"] is True
+    before = job_count()
+    refused = client.post(
+        f"{JOBS}?createMissing=maybe", data=text, headers={**basic(), "Content-Type": "text/csv"}
+    )
+    assert refused.status_code == 400 and "createMissing must be true or false" in refused.get_data(
+        as_text=True
+    )
+    assert job_count() == before

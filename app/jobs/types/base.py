@@ -52,6 +52,9 @@ class Run:
     # Called now and then by long work outside a chunk's transaction (:meth:`JobType.prepare`):
     # renews the job's lease when it is due, so no other worker takes the job meanwhile.
     keep_alive: Callable[[], None] = lambda: None
+    # Whether rows may create the objects they name that do not exist (teams, skill groups,
+    # attributes, call types): the job's ``createMissing`` (docs/concepts.md, "Near misses").
+    create_missing: bool = True
     # The job's ``stopAfterFailures`` (docs/concepts.md, "Stop early"), if it has one.
     stop_after_failures: int | None = None
 

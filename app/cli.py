@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import click
 
@@ -102,10 +102,9 @@ class _Group(click.Group):
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
-class _Settings:
-    def __init__(self, url: str, token: str | None) -> None:
-        self.url = url
-        self.token = token
+class _Settings(NamedTuple):
+    url: str
+    token: str | None
 
 
 class IsoTime(click.ParamType):
@@ -209,6 +208,7 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Decide every row as a real run would; change nothing."
 )
+@click.option("--idempotency-key", help="Send this Idempotency-Key (default: a new UUID).")
 @wait_options
 @json_option
 @click.pass_context
@@ -220,12 +220,13 @@ def submit(
     dry_run: bool,
     start_at: datetime | None,
     notify_url: str | None,
+    idempotency_key: str | None,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
     as_json: bool,
 ) -> None:
-    """Upload the CSV FILE ("-" for standard input) as a new job."""
+    """Upload the CSV FILE ("-" for standard input) as a new job, resent if its answer is lost."""
     client = _client(ctx)
     name = Path(file.name).name if file.name not in ("-", "<stdin>") else "stdin.csv"
     job = client.create(
@@ -236,6 +237,7 @@ def submit(
         dry_run=dry_run,
         start_after=start_at,
         notify_url=notify_url,
+        idempotency_key=idempotency_key,
     )
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
 

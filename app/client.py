@@ -16,12 +16,15 @@ script can use it on its own::
 Every failure (a refusal by the service, an unreachable service, a timeout) raises
 :class:`BulkJobError`, which carries the service's ``apiErrors`` and the HTTP status. Answers 429
 and 503 are retried, waiting as long as their ``Retry-After`` asks (up to ``max_retry_wait``).
+A create carries an ``Idempotency-Key``, so it is also sent again when the service could not be
+reached or did not answer in time: a create whose answer was lost makes one job, not two.
 """
 
 from __future__ import annotations
 
 import email.utils
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,6 +49,7 @@ __all__ = [
 
 API_BASE = "/unifiedconfig/config"
 RETRY_STATUSES = frozenset({429, 503})
+IDEMPOTENCY_KEY = "Idempotency-Key"
 USER_AGENT = "bulkjob-client/0.1"
 
 
@@ -111,12 +115,15 @@ class Client:
         dry_run: bool = False,
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Job:
         """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16).
 
         ``dry_run``: decide every row and change nothing; ``start_after``: not before then (a
         datetime, naive meaning local time, or ms since the epoch); ``notify_url``: where the
-        service POSTs the job when it ends."""
+        service POSTs the job when it ends. ``idempotency_key`` (default: a new UUID) is sent
+        with the create and with every retry of it, and the service makes one job for it
+        (a script that retries a create itself passes the same key each time)."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -131,7 +138,12 @@ class Client:
         if notify_url is not None:
             form["notifyURL"] = notify_url
         response = self._send(
-            "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
+            "POST",
+            "bulkjob",
+            files={"file": (filename, content, "text/csv")},
+            data=form,
+            headers={IDEMPOTENCY_KEY: idempotency_key or str(uuid.uuid4())},
+            resend=True,
         )
         return self._created(response)
 
@@ -155,6 +167,7 @@ class Client:
         dry_run: bool = False,
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Job:
         """Create a job from the CSV file at ``path`` (options as :meth:`create`)."""
         path = Path(path)
@@ -166,6 +179,7 @@ class Client:
             dry_run=dry_run,
             start_after=start_after,
             notify_url=notify_url,
+            idempotency_key=idempotency_key,
         )
 
     def revert(self, job_id: int, *, description: str | None = None) -> Job:
@@ -385,24 +399,35 @@ class Client:
             )
         return body
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        with self._stream(method, path, **kwargs) as response:
+    def _send(
+        self, method: str, path: str, *, resend: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        with self._stream(method, path, resend=resend, **kwargs) as response:
             response.read()
             return response
 
     @contextmanager
-    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """The first answer that is not a 429/503 to retry, unread; an error raises."""
+    def _stream(
+        self, method: str, path: str, *, resend: bool = False, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """The first answer that is not a 429/503 to retry, unread; an error raises.
+
+        ``resend``: the request is safe to send again (a create with its Idempotency-Key), so
+        a timeout or a failed connection is retried too, after 0.5, 1, 2 s."""
         attempt = 0
         while True:
             request = self._http.build_request(method, path, **kwargs)
             try:
                 response = self._http.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                raise BulkJobError.client_side(
-                    "timeout", f"no answer from {request.url} in time ({_reason(exc)})"
-                ) from exc
             except httpx.TransportError as exc:
+                if resend and attempt < self.retries:
+                    self._sleep(min(0.5 * 2**attempt, self.max_retry_wait))
+                    attempt += 1
+                    continue
+                if isinstance(exc, httpx.TimeoutException):
+                    raise BulkJobError.client_side(
+                        "timeout", f"no answer from {request.url} in time ({_reason(exc)})"
+                    ) from exc
                 raise BulkJobError.client_side(
                     "connectionError", f"cannot reach {self.base_url}: {_reason(exc)}"
                 ) from exc

@@ -23,6 +23,7 @@ reached or did not answer in time: a create whose answer was lost makes one job,
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +51,7 @@ __all__ = [
 API_BASE = "/unifiedconfig/config"
 RETRY_STATUSES = frozenset({429, 503})
 IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")  # what the service takes (docs/api.md)
 USER_AGENT = "bulkjob-client/0.1"
 
 
@@ -142,7 +144,7 @@ class Client:
             "bulkjob",
             files={"file": (filename, content, "text/csv")},
             data=form,
-            headers={IDEMPOTENCY_KEY: idempotency_key or str(uuid.uuid4())},
+            headers={IDEMPOTENCY_KEY: _idempotency_key(idempotency_key)},
             resend=True,
         )
         return self._created(response)
@@ -453,6 +455,14 @@ class Client:
         if asked is None:
             return min(0.5 * 2**attempt, self.max_retry_wait)
         return asked if asked <= self.max_retry_wait else None
+
+
+def _idempotency_key(key: str | None) -> str:
+    """``key``, or a new UUID; one the service would refuse is refused before anything is sent."""
+    if key is not None and _KEY.fullmatch(key) is None:
+        message = f"the {IDEMPOTENCY_KEY} must be 1 to 255 printable ASCII characters, not {key!r}"
+        raise BulkJobError.client_side("invalidInput.invalidValue", message, IDEMPOTENCY_KEY)
+    return str(uuid.uuid4()) if key is None else key
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -416,6 +416,10 @@ def test_a_script_may_pass_its_own_idempotency_key(api: Client) -> None:
     with pytest.raises(BulkJobError) as reused:
         api.create(text, description="other", idempotency_key="nightly-2026-12-08")
     assert (reused.value.status, reused.value.error_type) == (422, "idempotencyKeyReused")
+    for unsendable in ("caf\u00e9", "two\nlines", ""):
+        with pytest.raises(BulkJobError) as refused:
+            api.create(text, idempotency_key=unsendable)
+        assert refused.value.status is None and "printable ASCII" in str(refused.value)
 
 
 def test_a_create_is_sent_again_a_bounded_number_of_times() -> None:

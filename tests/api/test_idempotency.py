@@ -118,6 +118,10 @@ def test_the_key_is_per_user(client: FlaskClient) -> None:
     theirs = create(client, "per-user", user="other")
     assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
     assert theirs.headers["Location"] != mine.headers["Location"]
+    for user, first in (("admin", mine), ("other", theirs)):  # each user's repeat: their job
+        assert (
+            create(client, "per-user", user=user).headers["Location"] == first.headers["Location"]
+        )
 
 
 def test_a_key_older_than_24_hours_is_new(client: FlaskClient) -> None:
@@ -138,7 +142,9 @@ def test_a_key_older_than_24_hours_is_new(client: FlaskClient) -> None:
 def test_a_refused_request_leaves_its_key_unused(client: FlaskClient) -> None:
     before = job_count()
     assert create(client, "refused", fileContent="userName,what\nx,y\n").status_code == 400
-    assert create(client, "refused").status_code == 201
+    made = create(client, "refused")
+    assert made.status_code == 201 and "Idempotent-Replayed" not in made.headers
+    assert create(client, "refused").headers["Location"] == made.headers["Location"]
     assert job_count() == before + 1
 
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import click
 
@@ -104,10 +104,9 @@ class _Group(click.Group):
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
-class _Settings:
-    def __init__(self, url: str, token: str | None) -> None:
-        self.url = url
-        self.token = token
+class _Settings(NamedTuple):
+    url: str
+    token: str | None
 
 
 def _client(ctx: click.Context) -> Client:
@@ -164,11 +163,9 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
     help="Stop the job (Failed) once N lines failed; the rest are not processed.",
 )
 @click.option(
-    "--no-create-missing",
-    "no_create_missing",
-    is_flag=True,
-    help="A team, skill group, attribute or call type that does not exist fails its row.",
+    "--no-create-missing", is_flag=True, help="Fail rows naming what does not exist (a team, ...)."
 )
+@click.option("--idempotency-key", help="Send this Idempotency-Key (default: a new UUID).")
 @wait_options
 @json_option
 @click.pass_context
@@ -182,12 +179,13 @@ def submit(
     notify_url: str | None,
     stop_after_failures: int | None,
     no_create_missing: bool,
+    idempotency_key: str | None,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
     as_json: bool,
 ) -> None:
-    """Upload the CSV FILE ("-" for standard input) as a new job."""
+    """Upload the CSV FILE ("-" for standard input) as a new job, resent if its answer is lost."""
     client = _client(ctx)
     name = Path(file.name).name if file.name not in ("-", "<stdin>") else "stdin.csv"
     job = client.create(
@@ -200,6 +198,7 @@ def submit(
         notify_url=notify_url,
         stop_after_failures=stop_after_failures,
         create_missing=not no_create_missing,
+        idempotency_key=idempotency_key,
     )
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
 

@@ -16,12 +16,16 @@ script can use it on its own::
 Every failure (a refusal by the service, an unreachable service, a timeout) raises
 :class:`BulkJobError`, which carries the service's ``apiErrors`` and the HTTP status. Answers 429
 and 503 are retried, waiting as long as their ``Retry-After`` asks (up to ``max_retry_wait``).
+A create carries an ``Idempotency-Key``, so it is also sent again when the service could not be
+reached or did not answer in time: a create whose answer was lost makes one job, not two.
 """
 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -47,6 +51,8 @@ __all__ = [
 
 API_BASE = "/unifiedconfig/config"
 RETRY_STATUSES = frozenset({429, 503})
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")  # what the service takes (docs/api.md)
 USER_AGENT = "bulkjob-client/0.1"
 
 
@@ -111,6 +117,7 @@ class Client(Downloads):
         notify_url: str | None = None,
         stop_after_failures: int | None = None,
         create_missing: bool = True,
+        idempotency_key: str | None = None,
     ) -> Job:
         """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16).
 
@@ -118,7 +125,10 @@ class Client(Downloads):
         datetime, naive meaning local time, or ms since the epoch); ``notify_url``: where the
         service POSTs the job when it ends; ``stop_after_failures``: the job stops, Failed,
         once that many lines failed; ``create_missing`` False: a team, skill group, attribute
-        or call type a row names that does not exist fails the row."""
+        or call type a row names that does not exist fails the row. ``idempotency_key``
+        (default: a new UUID) is sent with the create and with every retry of it, and the
+        service makes one job for it (a script that retries a create itself passes the same
+        key each time)."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -137,7 +147,12 @@ class Client(Downloads):
         if not create_missing:
             form["createMissing"] = "false"
         response = self._send(
-            "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
+            "POST",
+            "bulkjob",
+            files={"file": (filename, content, "text/csv")},
+            data=form,
+            headers={IDEMPOTENCY_KEY: _idempotency_key(idempotency_key)},
+            resend=True,
         )
         return self._created(response)
 
@@ -163,6 +178,7 @@ class Client(Downloads):
         notify_url: str | None = None,
         stop_after_failures: int | None = None,
         create_missing: bool = True,
+        idempotency_key: str | None = None,
     ) -> Job:
         """Create a job from the CSV file at ``path`` (options as :meth:`create`)."""
         path = Path(path)
@@ -176,6 +192,7 @@ class Client(Downloads):
             notify_url=notify_url,
             stop_after_failures=stop_after_failures,
             create_missing=create_missing,
+            idempotency_key=idempotency_key,
         )
 
     def retry(
@@ -362,24 +379,35 @@ class Client(Downloads):
             )
         return body
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        with self._stream(method, path, **kwargs) as response:
+    def _send(
+        self, method: str, path: str, *, resend: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        with self._stream(method, path, resend=resend, **kwargs) as response:
             response.read()
             return response
 
     @contextmanager
-    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """The first answer that is not a 429/503 to retry, unread; an error raises."""
+    def _stream(
+        self, method: str, path: str, *, resend: bool = False, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """The first answer that is not a 429/503 to retry, unread; an error raises.
+
+        ``resend``: the request is safe to send again (a create with its Idempotency-Key), so
+        a timeout or a failed connection is retried too, after 0.5, 1, 2 s."""
         attempt = 0
         while True:
             request = self._http.build_request(method, path, **kwargs)
             try:
                 response = self._http.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                raise BulkJobError.client_side(
-                    "timeout", f"no answer from {request.url} in time ({_reason(exc)})"
-                ) from exc
             except httpx.TransportError as exc:
+                if resend and attempt < self.retries:
+                    self._sleep(min(0.5 * 2**attempt, self.max_retry_wait))
+                    attempt += 1
+                    continue
+                if isinstance(exc, httpx.TimeoutException):
+                    raise BulkJobError.client_side(
+                        "timeout", f"no answer from {request.url} in time ({_reason(exc)})"
+                    ) from exc
                 raise BulkJobError.client_side(
                     "connectionError", f"cannot reach {self.base_url}: {_reason(exc)}"
                 ) from exc
@@ -405,6 +433,14 @@ class Client(Downloads):
         if asked is None:
             return min(0.5 * 2**attempt, self.max_retry_wait)
         return asked if asked <= self.max_retry_wait else None
+
+
+def _idempotency_key(key: str | None) -> str:
+    """``key``, or a new UUID; one the service would refuse is refused before anything is sent."""
+    if key is not None and _KEY.fullmatch(key) is None:
+        message = f"the {IDEMPOTENCY_KEY} must be 1 to 255 printable ASCII characters, not {key!r}"
+        raise BulkJobError.client_side("invalidInput.invalidValue", message, IDEMPOTENCY_KEY)
+    return str(uuid.uuid4()) if key is None else key
 
 
 def _retry_after(value: str | None) -> float | None:

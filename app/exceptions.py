@@ -50,6 +50,12 @@ class Conflict(ServiceError):
     error_type = "conflict"
 
 
+class IdempotencyKeyReused(ServiceError):
+    """An Idempotency-Key sent again with another request (docs/api.md, "Safe re-submission")."""
+
+    error_type = "idempotencyKeyReused"
+
+
 class NotAuthorized(ServiceError):
     error_type = "notAuthorized"
 

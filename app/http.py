@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter, Map
 from app.exceptions import (
     Conflict,
     Forbidden,
+    IdempotencyKeyReused,
     InvalidInput,
     JobActive,
     NotAuthorized,
@@ -47,6 +48,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     StaleChangeStamp: 409,
     JobActive: 409,
     Conflict: 409,
+    IdempotencyKeyReused: 422,
     TooLarge: 413,
     UnsupportedMediaType: 415,
     TooManyRequests: 429,

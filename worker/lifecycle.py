@@ -19,7 +19,7 @@ from celery.worker import state as worker_state
 from flask import Flask
 
 from app.db import db
-from app.jobs import notify, sweeper
+from app.jobs import idempotency, notify, sweeper
 from app.jobs.queue import dispatch
 
 log = logging.getLogger(__name__)
@@ -85,18 +85,25 @@ def _sweep_forever(app: Flask, consumer: Any) -> None:
     settings = app.config["SETTINGS"]
     while not _sweeper_stop.wait(settings.sweep_seconds):
         try:
-            # Only with room to run a job: while every slot is busy, a Queued job is simply
-            # waiting its turn in the broker, and re-sending it would only add duplicates.
-            for job_id in sweeper.due_jobs(db, settings, _free_slots(consumer)):
-                log.info("sweep: sending job %s again", job_id)
-                if not dispatch(app, job_id):
-                    sweeper.mark_dispatched(db, job_id, dispatched=False)
-            # Notifications the broker lost (or could not take when their job ended).
-            for notification_id in notify.due(db, settings):
-                if not notify.dispatch(app, notification_id):
-                    notify.unmark_dispatched(db, notification_id)
+            sweep(app, _free_slots(consumer))
         except Exception:
             log.exception("sweep failed; trying again in %s s", settings.sweep_seconds)
+
+
+def sweep(app: Flask, free_slots: int) -> None:
+    """One sweep: jobs and notifications the broker lost, and expired Idempotency-Keys."""
+    settings = app.config["SETTINGS"]
+    # Only with room to run a job: while every slot is busy, a Queued job is simply
+    # waiting its turn in the broker, and re-sending it would only add duplicates.
+    for job_id in sweeper.due_jobs(db, settings, free_slots):
+        log.info("sweep: sending job %s again", job_id)
+        if not dispatch(app, job_id):
+            sweeper.mark_dispatched(db, job_id, dispatched=False)
+    # Notifications the broker lost (or could not take when their job ended).
+    for notification_id in notify.due(db, settings):
+        if not notify.dispatch(app, notification_id):
+            notify.unmark_dispatched(db, notification_id)
+    idempotency.forget_expired(db)
 
 
 @worker_ready.connect

@@ -31,7 +31,7 @@ from app.directory import agent_template as agent_template_csv
 from app.directory import object_templates, template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
-from app.jobs import downloads, plan, retry, revert, schedule, store
+from app.jobs import downloads, idempotency, plan, retry, revert, schedule, store
 from app.jobs import types as jobtypes
 from app.jobs.check import parse_stop_after_failures
 from app.jobs.submit import after_update, submit
@@ -102,15 +102,28 @@ def _upload() -> tuple[bytes, dict[str, Any]]:
 @bp.post("/bulkjob", strict_slashes=False)
 @roles(*WRITE_JOBS)
 def create_job() -> Response:
-    """Check the upload, store the job, then queue it; 201 with the job's Location."""
+    """Check the upload, store the job, then queue it; 201 with the job's Location. Sent again
+    with the same Idempotency-Key: the same answer, and no second job (docs/api.md)."""
+    user = current().username
+    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
     content, options = _upload()
-    job_id = submit(current_app, content, created_by=current().username, **options)
-    return _created(job_id)
+    keyed = None if key is None else idempotency.Keyed(user, key, _digest(content, options))
+    job_id = submit(current_app, content, created_by=user, keyed=keyed, **options)
+    return _created(job_id, replayed=keyed is not None and keyed.replayed)
 
 
-def _created(job_id: int) -> Response:
+def _digest(content: bytes, options: dict[str, Any]) -> str:
+    """The hash an Idempotency-Key is checked against: what defines the create, not its bytes
+    (a multipart body's boundary differs on every send, as may the spacing of a JSON body)."""
+    described = json.dumps(options, sort_keys=True)
+    return idempotency.request_hash("POST /bulkjob", request.mimetype, described, content)
+
+
+def _created(job_id: int, replayed: bool = False) -> Response:
     response = Response(status=201)
     response.headers["Location"] = f"{request.host_url.rstrip('/')}{job_path(job_id)}"
+    if replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
     return response
 
 

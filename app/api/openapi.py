@@ -29,6 +29,7 @@ from app.api.schemas import (
 )
 from app.db.listing import MAX_PER_PAGE
 from app.directory import object_templates
+from app.jobs import idempotency
 from app.jobs import types as jobtypes
 from app.urls import API_BASE
 
@@ -139,6 +140,20 @@ LIST_PARAMS = [
     _query("sort", "string", "sort term: a field name, optionally followed by ' desc'"),
 ]
 ID_PARAM = {"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}
+# Safe re-submission (docs/api.md): the same create sent again with its key makes no second job.
+IDEMPOTENCY_KEY_PARAM = {
+    "in": "header",
+    "name": idempotency.HEADER,
+    "required": False,
+    "description": f"sent again within {idempotency.LIFETIME_HOURS} hours with the same "
+    "request: the first answer again, and no second job (keys are per user)",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "pattern": "^[\\x20-\\x7e]+$",
+    },
+}
 
 
 def _download(summary: str, media: str) -> dict[str, Any]:
@@ -184,9 +199,20 @@ def build() -> dict[str, Any]:
     def body(schema: str) -> dict[str, Any]:
         return {"required": True, "content": {JSON: {"schema": schema}}}
 
-    created = {
-        "description": "Created; Location names the new job",
-        "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+    location = {"Location": {"schema": {"type": "string"}, "required": True}}
+    created = {"description": "Created; Location names the new job", "headers": location}
+    replayed = {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "the answer to an earlier request with this Idempotency-Key",
+    }
+    created_once = {
+        "description": "Created (or created before: the same Idempotency-Key and request); "
+        "Location names the job",
+        "headers": {**location, idempotency.REPLAYED_HEADER: replayed},
+    }
+    reused = {
+        "description": "idempotencyKeyReused: the Idempotency-Key came with another request",
+        "content": {JSON: {"schema": "ApiErrors"}},
     }
     spec.path(
         path=f"{API_BASE}/bulkjob",
@@ -198,8 +224,9 @@ def build() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Create a job from a CSV (checked before it exists)",
+                "parameters": [IDEMPOTENCY_KEY_PARAM],
                 "requestBody": body("BulkJobCreate"),
-                "responses": {201: created, **_errors(400, 403, 413, 415)},
+                "responses": {201: created_once, **_errors(400, 403, 413, 415), 422: reused},
             },
         },
     )

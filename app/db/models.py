@@ -429,6 +429,24 @@ class JobNotification(Base):
     )
 
 
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a user sent with a create, and the job it made (docs/api.md,
+    "Safe re-submission"). The primary key makes two requests with one key make one job.
+
+    ``request_hash`` is a SHA-256 of what defines the request (never the request itself);
+    ``job_id`` is set in the transaction that creates the job, and kept if the job is deleted
+    (ids are never reused, so it names no other job); ``create_ms`` is on the database's clock.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(150), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    create_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class User(Base):
     __tablename__ = "users"
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app.db import db
 from app.db.models import JobState
 from app.db.sql import now_ms
-from app.jobs import notify, queue, store, sweeper
+from app.jobs import idempotency, notify, queue, store, sweeper
 from app.jobs import types as jobtypes
 from app.jobs.check import (
     check_description,
@@ -44,6 +44,7 @@ def submit(
     stop_after_failures: int | None = None,
     max_bytes: int | None = None,
     create_missing: bool = True,
+    keyed: idempotency.Keyed | None = None,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
@@ -59,7 +60,16 @@ def submit(
     sweep of any worker sends it (docs/operations.md, "Nothing accepted is lost"). A job
     scheduled for later (``start_after``, ms since the epoch) is left to the sweep that follows
     its time; ``notify_url`` is told when the job ends. ``pre_checked``: see :func:`check_file`.
+
+    ``keyed``: a request sent with an Idempotency-Key (``app.jobs.idempotency``). If the key
+    already made a job, that job's id is the answer (``keyed.replayed``), before anything is
+    checked again; the key and the new job are stored in one transaction.
     """
+    if keyed is not None:
+        with db.read() as conn:
+            if (made := idempotency.find(conn, keyed)) is not None:
+                keyed.replayed = True
+                return made
     settings = app.config["SETTINGS"]
     description = check_description(description)
     check_start_after(start_after, now_ms())
@@ -78,6 +88,10 @@ def submit(
     sealed = jobtypes.get(checked.job_type).seal(checked.content, settings.secret())
     checked = replace(checked, content=sealed)
     with db.write() as conn:
+        # A request with the same key may have committed since the look above.
+        if keyed is not None and (made := idempotency.claim(conn, keyed)) is not None:
+            keyed.replayed = True
+            return made
         job_id = store.create_job(
             conn,
             checked,
@@ -93,6 +107,8 @@ def submit(
             stop_after_failures=stop_after_failures,
             create_missing=create_missing,
         )
+        if keyed is not None:
+            idempotency.bind(conn, keyed, job_id)
     send(app, job_id, start_after)
     return job_id
 

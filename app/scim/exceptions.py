@@ -74,3 +74,9 @@ class PreconditionFailed(ScimError):
     """If-Match named another version (412)."""
 
     status = 412
+
+
+class KeyReused(ScimError):
+    """An Idempotency-Key sent again with another request (422; the RFC gives no scimType)."""
+
+    status = 422

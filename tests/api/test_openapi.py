@@ -45,6 +45,16 @@ def test_openapi_json_is_served_without_credentials(client: FlaskClient) -> None
     assert create["properties"]["description"]["maxLength"] == 255
 
 
+def test_the_create_documents_its_idempotency_key() -> None:
+    post = build()["paths"][f"{BASE}/bulkjob"]["post"]
+    headers = [param for param in post["parameters"] if param["in"] == "header"]
+    assert [(param["name"], param["schema"]["maxLength"]) for param in headers] == [
+        ("Idempotency-Key", 255)
+    ]
+    assert "Idempotent-Replayed" in post["responses"]["201"]["headers"]
+    assert post["responses"]["422"]["description"].startswith("idempotencyKeyReused")
+
+
 def test_the_document_matches_the_routes(app: Flask) -> None:
     """Every API route is documented, and every documented operation is routed."""
     routed = set()

@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -40,6 +41,22 @@ class CountingTransport(httpx.WSGITransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return super().handle_request(request)
+
+
+class LosingTransport(CountingTransport):
+    """The app in-process, but the answers to the first ``lose`` POSTs are lost after the app
+    has handled them, as when a timeout or a dropped connection hides a create that happened."""
+
+    def __init__(self, app: Flask, lose: int) -> None:
+        super().__init__(app)
+        self.lose = lose
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and self.lose:
+            self.lose -= 1
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
 
 
 @pytest.fixture
@@ -378,6 +395,50 @@ def test_an_unreachable_service_is_a_connection_error() -> None:
     assert down.value.status is None
     assert down.value.error_type == "connectionError"
     assert f"127.0.0.1:{port}" in str(down.value)
+
+
+def test_a_create_whose_answer_was_lost_is_sent_again_and_makes_one_job(
+    app: Flask, token: str
+) -> None:
+    transport = LosingTransport(app, lose=2)
+    waits: list[float] = []
+    with Client("http://bulkjob.test", token, transport=transport, sleep=waits.append) as api:
+        job = api.create(factories.csv_text([["lost", "", "", ""]]), description="once")
+        assert [found.id for found in api.list_jobs()] == [job.id]
+    posts = [request for request in transport.requests if request.method == "POST"]
+    assert len(posts) == 3
+    sent = {request.headers["Idempotency-Key"] for request in posts}
+    assert len(sent) == 1 and uuid.UUID(sent.pop()).version == 4
+    assert waits == [0.5, 1.0]
+
+
+def test_a_script_may_pass_its_own_idempotency_key(api: Client) -> None:
+    text = factories.csv_text([["nightly", "", "", ""]])
+    first = api.create(text, idempotency_key="nightly-2026-12-08")
+    assert api.create(text, idempotency_key="nightly-2026-12-08").id == first.id
+    assert api.create(text).id != first.id  # a key of its own: a new job
+    with pytest.raises(BulkJobError) as reused:
+        api.create(text, description="other", idempotency_key="nightly-2026-12-08")
+    assert (reused.value.status, reused.value.error_type) == (422, "idempotencyKeyReused")
+    for unsendable in ("caf\u00e9", "two\nlines", ""):
+        with pytest.raises(BulkJobError) as refused:
+            api.create(text, idempotency_key=unsendable)
+        assert refused.value.status is None and "printable ASCII" in str(refused.value)
+
+
+def test_a_create_is_sent_again_a_bounded_number_of_times() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    waits: list[float] = []
+    with Client(f"http://127.0.0.1:{port}", "t", sleep=waits.append) as api:
+        with pytest.raises(BulkJobError) as down:
+            api.create("userName,firstName,lastName,newUserName\nx,,,\n")
+        assert down.value.error_type == "connectionError"
+        assert waits == [0.5, 1.0, 2.0]
+        with pytest.raises(BulkJobError):
+            api.get(1)  # only a create is sent again after a failed connection
+        assert waits == [0.5, 1.0, 2.0]
 
 
 def test_the_module_exports_what_scripts_use() -> None:

@@ -513,3 +513,47 @@ def test_submit_stop_after_failures_then_retry_a_corrected_file(
     assert (retried["succeededRecords"], retried["stopAfterFailures"]) == (60, 3)
     with stack.client() as client:
         assert client.get(int(job_id)).retried_by == int(retried["refURL"].rsplit("/", 1)[1])
+
+
+def test_a_submit_whose_answer_is_lost_is_sent_again_and_makes_one_job(stack: Stack) -> None:
+    """`bulkjob submit` through a server that drops the connection once the first create has
+    been made: the command sends it again with its Idempotency-Key and shows that one job."""
+    keys: list[str] = []
+
+    def lossy(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "POST":
+            keys.append(environ.get("HTTP_IDEMPOTENCY_KEY", ""))
+            if len(keys) == 1:
+                b"".join(stack.app(environ, lambda *_args: None))  # the job is made...
+                environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)  # ...its answer lost
+                return []
+        return stack.app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, lossy, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        path = stack.csv_file([[stack.agents(1)[0], "", "", ""]])
+        url = f"http://127.0.0.1:{server.server_port}"
+        sent = bulkjob(stack, "submit", str(path), "-d", "lost answer", "--json", url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sent.exit_code == 0, sent.stderr
+    assert len(keys) == 2 and keys[0] == keys[1] != ""
+    with stack.client() as api:
+        made = list(api.list_jobs(search="lost answer"))
+    assert [job.id for job in made] == [int(json.loads(sent.stdout)["refURL"].rsplit("/", 1)[1])]
+
+
+def test_submit_with_an_idempotency_key_of_ones_own(stack: Stack) -> None:
+    path = stack.csv_file([[stack.agents(1)[0], "", "", ""]])
+    args = ("submit", str(path), "-d", "own key", "--idempotency-key", "wave-7", "--json")
+    first, again = bulkjob(stack, *args), bulkjob(stack, *args)
+    assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
+    assert json.loads(again.stdout)["refURL"] == json.loads(first.stdout)["refURL"]
+    with stack.client() as api:
+        assert len(list(api.list_jobs(search="own key"))) == 1
+    other = bulkjob(stack, "submit", str(path), "-d", "other", "--idempotency-key", "wave-7")
+    assert other.exit_code == 1
+    assert "422 idempotencyKeyReused: Idempotency-Key 'wave-7'" in one_error_line(other)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from app.db import db
-from app.db.models import Agent, AgentTeam, table
+from app.db.models import Agent, AgentTeam, Job, table
 from app.scim import users as scim_users
 from tests import factories
 from tests.conftest import PASSWORD, basic, migrated_app
@@ -512,3 +512,38 @@ def test_a_data_string_nested_too_deeply_fails_its_operation_alone(client: Flask
     assert [r["status"] for r in results] == ["400", "201"]
     assert results[0]["response"]["scimType"] == "invalidSyntax"
     assert "nests deeper than 32 levels" in results[0]["response"]["detail"]
+
+
+def test_an_async_request_sent_again_with_its_idempotency_key_makes_one_job(
+    client: FlaskClient,
+) -> None:
+    """Answered as the first was (202, the same Location), no second job; the key with another
+    request is 422; an invalid key, or one on a synchronous request (not remembered), is 400."""
+    body = request(create("a", "keyed@example.com"))
+    keyed = {"Prefer": "respond-async", "Idempotency-Key": "scim-1"}
+    first = post_bulk(client, body, headers=keyed)
+    assert first.status_code == 202 and "Idempotent-Replayed" not in first.headers
+    again = post_bulk(client, body, headers=keyed)
+    assert again.status_code == 202, again.get_data(as_text=True)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Preference-Applied"] == "respond-async"
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.data == b""
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(table(Job))).scalar_one() == 1
+
+    other = post_bulk(client, request(create("a", "other@example.com")), headers=keyed)
+    assert other.status_code == 422
+    error = other.get_json(force=True)
+    assert error["schemas"] == [ERROR] and error["status"] == "422"
+    assert "Idempotency-Key 'scim-1' was sent with another request" in error["detail"]
+
+    invalid = post_bulk(client, body, headers={**keyed, "Idempotency-Key": "x" * 256})
+    assert invalid.status_code == 400
+    assert invalid.get_json(force=True)["scimType"] == "invalidValue"
+    synchronous = post_bulk(client, body, headers={"Idempotency-Key": "scim-2"})
+    assert synchronous.status_code == 400
+    assert "asynchronous /Bulk only" in synchronous.get_json(force=True)["detail"]
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(table(Job))).scalar_one() == 1
+    assert "keyed@example.com" not in user_names()  # the job is Queued; nothing ran here

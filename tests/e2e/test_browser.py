@@ -420,6 +420,49 @@ def test_a_dry_run_is_run_for_real_then_reverted(tab: Tab) -> None:
     tab.shot("23-reverted")
 
 
+def test_a_plan_then_a_retry_corrected_in_the_page(tab: Tab) -> None:
+    """A dry run's plan (docs/concepts.md, "Plan") with a near miss, run for real, then its
+    failed row corrected in the retry page (docs/concepts.md, "Retry") and run again."""
+    page = tab.page
+    tab.sign_in()
+    rows = [HEADER, ["west034", "", "", "west034@sso"], ["west35", "", "", "west035@sso"]]
+    page.goto(tab.url("/jobs/new"))
+    page.get_by_label("Choose a CSV file").set_input_files(
+        files=[{"name": "plan.csv", "mimeType": "text/csv", "buffer": to_csv(rows)}]
+    )
+    page.get_by_label("Description").fill("Planned wave")
+    page.get_by_label("Dry run").check()
+    page.get_by_role("button", name="Create job").click()
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text(
+        "Partially succeeded"
+    )
+    page.get_by_role("link", name="See the plan").click()
+    counts = page.locator("#plan-counts")
+    expect(counts.locator("[data-action='update']")).to_contain_text("update: 1")
+    expect(counts.locator("[data-action='fail']")).to_contain_text("fail: 1")
+    lines = page.locator("#plan-lines")
+    expect(lines).to_contain_text("west034@sso")
+    expect(lines).to_contain_text("(did you mean west035")
+    tab.shot("30-plan")
+    page.get_by_role("link", name="fail", exact=True).click()
+    expect(lines.locator("tbody tr")).to_have_count(1)
+
+    page.get_by_role("link", name="Run it for real…").click()
+    page.get_by_role("button", name="Yes, run it for real").click()
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text(
+        "Partially succeeded"
+    )
+    page.get_by_role("link", name="Retry failed rows…").click()
+    page.get_by_label("Line 3, userName").fill("west035")
+    tab.shot("31-retry-corrected-in-the-page")
+    page.get_by_role("button", name="Create the retry job").click()
+    expect(page.get_by_role("status")).to_contain_text("it retries rows of job")
+    expect(page.locator("#job-live [data-field='jobState']").first).to_have_text("Succeeded")
+    expect(page.locator("dl.fields")).to_contain_text("Retries")
+    tab.shot("32-retried")
+    tab.check()
+
+
 def test_where_the_migration_stands_and_failures_by_reason(tab: Tab) -> None:
     """The Migration page's bars for a peripheral and team of its own, a job with two kinds of
     failure grouped by reason (each group a link to its rows), then the bars moved on."""

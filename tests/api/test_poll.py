@@ -20,7 +20,7 @@ from app.db import db
 from tests import factories
 from tests.api.test_endpoints import BASE, GOOD, JSON
 from tests.conftest import PASSWORD, basic, migrated_app, overrides_for
-from tests.db.test_driver_query import round_trips
+from tests.db.round_trips import round_trips
 
 SECRET = "wave of secret names"
 

@@ -4,9 +4,7 @@ read together (first_rows) in one round trip."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from app.db.sql import DriverQuery
 from app.jobs import store
 from tests import factories
 from tests.conftest import migrated_app
+from tests.db.round_trips import round_trips
 
 jobs = table(Job)
 CSV = factories.csv_text([["asmith", "A", "S", "asmith@sso"]])
@@ -76,44 +75,6 @@ def polled_job() -> int:
         job_id = factories.stored_job(conn, CSV, "poll me")
     assert store.poll_job(db.engine, job_id)["id"] == job_id
     return job_id
-
-
-@contextlib.contextmanager
-def round_trips(engine: sqlalchemy.Engine) -> Iterator[list[str]]:
-    """What the idle readers send the database while the block runs, one item a round trip
-    (SQLite: a statement; PostgreSQL: the messages a Sync ends, from libpq's trace), filled in
-    when the block ends. Readers open on demand: read once before, so there is one to watch."""
-    readers = list(sql._readers(engine).idle)
-    assert readers, "no reader yet: read once first"
-    sent: list[str] = []
-    if engine.dialect.name == "sqlite":
-        for reader in readers:
-            reader.set_trace_callback(sent.append)
-        try:
-            yield sent
-        finally:
-            for reader in readers:
-                reader.set_trace_callback(None)
-        return
-    from psycopg import pq
-
-    with tempfile.TemporaryFile("w+") as log:
-        for reader in readers:
-            reader.pgconn.trace(log.fileno())
-            reader.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield sent
-        finally:
-            for reader in readers:
-                reader.pgconn.untrace()
-            log.seek(0)
-            messages: list[str] = []
-            for line in log:
-                if line.startswith("F\t"):  # to the server (B: from it)
-                    messages.append(line.strip())
-                    if line.split("\t")[2].startswith("Sync"):
-                        sent.append("\n".join(messages))
-                        messages = []
 
 
 BY_ID = DriverQuery(

@@ -10,7 +10,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,7 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.accounts.roles import ROLES
 from app.accounts.throttle import LoginThrottle
 from app.db.models import ApiToken, User, table
-from app.db.sql import DriverQuery, now_ms
+from app.db.sql import DriverQuery, Read, first_rows, now_ms
 from app.exceptions import FieldRequired, FieldTooLong, InvalidInput, NotFound
 
 TOKEN_PREFIX = "bjt_"
@@ -211,10 +213,21 @@ def authenticate_basic(engine: Engine, username: str, password: str) -> Principa
 
 def authenticate_token(engine: Engine, token: str) -> Principal | None:
     """The owner of a live bearer token, or None: one indexed look-up."""
+    return _check_token(engine, token, ())[0]
+
+
+def _check_token(
+    engine: Engine, token: str, also: Sequence[Read]
+) -> tuple[Principal | None, tuple[dict[str, Any] | None, ...]]:
+    """The owner of a live bearer token (or None), and the rows of ``also``, read in the same
+    round trip as the token (docs/performance.md, "One round trip a poll"): handed back only
+    when the token is live, empty otherwise."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
-        return None
-    row = _TOKEN_OWNER.first(engine, token_hash=_hash_token(token))
-    return None if row is None else Principal(row["username"], row["role"])
+        return None, ()
+    owner, *rows = first_rows(engine, _TOKEN_OWNER.read(token_hash=_hash_token(token)), *also)
+    if owner is None:
+        return None, ()
+    return Principal(owner["username"], owner["role"]), tuple(rows)
 
 
 # Every API request with a bearer token runs it (docs/performance.md).
@@ -234,10 +247,12 @@ def _dummy() -> str:
 
 @dataclass(frozen=True)
 class SignIn:
-    """The outcome of checking an Authorization header: who, or how long to wait."""
+    """The outcome of checking an Authorization header: who, or how long to wait; and the rows
+    of the reads sent with a bearer token's check (:func:`sign_in`'s ``also``), if they were."""
 
     principal: Principal | None
     retry_after: int = 0
+    rows: tuple[dict[str, Any] | None, ...] = ()
 
 
 def parse_authorization(header: str) -> tuple[str, str | None, str] | None:
@@ -260,9 +275,20 @@ def parse_authorization(header: str) -> tuple[str, str | None, str] | None:
 
 
 def sign_in(
-    engine: Engine, throttle: LoginThrottle, header: str, address: str, channel: str
+    engine: Engine,
+    throttle: LoginThrottle,
+    header: str,
+    address: str,
+    channel: str,
+    also: Sequence[Read] = (),
 ) -> SignIn:
-    """Check Basic or bearer credentials, with failed attempts counted and throttled."""
+    """Check Basic or bearer credentials, with failed attempts counted and throttled.
+
+    ``also``: reads the caller will need once the caller is known, sent in the same round trip
+    as a bearer token's check; their rows are in :attr:`SignIn.rows` only when the token is
+    live (with Basic credentials, or a token refused, they are not there: read them again if
+    needed). The token is checked on every request all the same: it works until revoked.
+    """
     credentials = parse_authorization(header)
     if credentials is None:
         return SignIn(None)
@@ -271,9 +297,9 @@ def sign_in(
     if scheme == "bearer":
         # A live token is a 256-bit secret nobody guesses: it is let in without consulting the
         # throttle (one round trip less on every poll). A wrong one is throttled as a password.
-        principal = authenticate_token(engine, secret)
+        principal, rows = _check_token(engine, secret, also)
         if principal is not None:
-            return SignIn(principal)
+            return SignIn(principal, rows=rows)
     wait = throttle.retry_after(address, username)
     if wait:
         return SignIn(None, wait)

@@ -12,7 +12,7 @@ from flask import Response, current_app, request
 
 from app.accounts.roles import READ_JOBS, WRITE_JOBS
 from app.api import bp
-from app.api.auth import current, roles
+from app.api.auth import current, first_row, reads_with_token, roles
 from app.api.paging import page_info, permission_info
 from app.api.representation import parse_body, render, render_body, respond, wants_json
 from app.api.schemas import (
@@ -194,11 +194,13 @@ def list_jobs() -> Response:
 
 @bp.get("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*READ_JOBS)
+@reads_with_token(store.poll_read)
 def get_job(job_id: int) -> Response:
-    """One job (what a poller asks again and again: one statement, and the body rendered once
-    per state of the job, see :func:`_job_body`)."""
+    """One job (what a poller asks again and again: one statement, sent with the bearer token's
+    check, and the body rendered once per state of the job, see :func:`_job_body`)."""
     json = wants_json(request)
-    return respond(_job_body(tuple(store.poll_job(db.engine, job_id).items()), json), json)
+    job = store.polled_job(first_row(store.poll_read(job_id)), job_id)
+    return respond(_job_body(tuple(job.items()), json), json)
 
 
 @lru_cache(maxsize=1024)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, exc, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    FromClause,
+    Select,
+    Table,
+    exc,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import Pool
 
@@ -105,11 +116,12 @@ class DriverQuery:
     (docs/performance.md), where SQLAlchemy's execution and its pool's check-out and check-in
     around one statement cost more than the statement.
 
-    Parameters go to the driver as given (no type conversion: ints and strings only); values
-    come back through the columns' own result processors (SQLite's 0 and 1 become booleans).
-    The statement runs alone, in autocommit: it is its own transaction on either database.
-    A driver error is raised as SQLAlchemy's (``sqlalchemy.exc.OperationalError`` when the
-    database is down, which the API answers with 503).
+    Parameters go to the driver as given (no type conversion: ints and strings only), beside
+    any value the statement carries itself (a ``LIMIT``); values come back through the
+    columns' own result processors (SQLite's 0 and 1 become booleans). The statement runs
+    alone, in autocommit: it is its own transaction on either database. A driver error is
+    raised as SQLAlchemy's (``sqlalchemy.exc.OperationalError`` when the database is down,
+    which the API answers with 503).
     """
 
     def __init__(self, statement: Select[Any]) -> None:
@@ -129,15 +141,34 @@ class DriverQuery:
                 for index, column in enumerate(self.statement.selected_columns)
                 if (processor := column.type.result_processor(dialect, None)) is not None
             ]
+            carried = {
+                name: bind.effective_value
+                for bind, name in compiled.bind_names.items()
+                if not bind.required
+            }
             found = _Compiled(
-                compiled.string, None if positions is None else tuple(positions), processors
+                compiled.string,
+                None if positions is None else tuple(positions),
+                processors,
+                carried,
             )
             self._compiled[key] = found
         return found
 
+    def read(self, **params: Any) -> Read:
+        """This query with its parameters, for :func:`first_rows`."""
+        return Read(self, params)
+
     def first(self, engine: Engine, **params: Any) -> dict[str, Any] | None:
         """The first row as a mapping of the selected columns' names, or None."""
+        values = self._values(engine, params)
+        return None if values is None else dict(zip(self.keys, values, strict=True))
+
+    def _values(self, engine: Engine, params: Mapping[str, Any]) -> list[Any] | None:
+        """The first row's values, each through its column's result processor, or None."""
         compiled = self._for(engine)
+        if compiled.carried:
+            params = {**compiled.carried, **params}
         positions = compiled.positions
         args: Any = params if positions is None else tuple(params[key] for key in positions)
         readers = _readers(engine)
@@ -173,7 +204,71 @@ class DriverQuery:
         values = list(row)
         for index, processor in compiled.processors:
             values[index] = processor(values[index])
-        return dict(zip(self.keys, values, strict=True))
+        return values
+
+
+@dataclass(frozen=True)
+class Read:
+    """A :class:`DriverQuery` with its parameters: one of the reads :func:`first_rows` sends."""
+
+    query: DriverQuery
+    params: Mapping[str, Any]
+
+    def first(self, engine: Engine) -> dict[str, Any] | None:
+        return self.query.first(engine, **self.params)
+
+
+def first_rows(engine: Engine, *reads: Read) -> list[dict[str, Any] | None]:
+    """The first row of each read (as :meth:`DriverQuery.first` gives it), all in one statement:
+    one round trip to the database server however many reads (docs/performance.md, "One
+    round trip a poll"), and one snapshot of the data on PostgreSQL.
+
+    The reads' parameters must have names of their own: a name two reads share is refused
+    (ValueError), since one statement has one value for it.
+    """
+    if len(reads) == 1:
+        return [reads[0].first(engine)]
+    params: dict[str, Any] = {}
+    for read in reads:
+        params.update(read.params)
+    if len(params) != sum(len(read.params) for read in reads):
+        raise ValueError("reads sent together need parameters of different names")
+    queries = tuple(read.query for read in reads)
+    together = _TOGETHER.get(queries)
+    if together is None:
+        together = _TOGETHER.setdefault(queries, _together(queries))
+    values = together._values(engine, params)
+    assert values is not None  # the statement's one row, whatever the reads find
+    rows: list[dict[str, Any] | None] = []
+    start = 0
+    for query in queries:
+        end = start + len(query.keys)
+        # The last column of each read's part is 1 when it found a row, NULL when it did not.
+        found = values[end] is not None
+        rows.append(dict(zip(query.keys, values[start:end], strict=True)) if found else None)
+        start = end + 1
+    return rows
+
+
+def _together(queries: Sequence[DriverQuery]) -> DriverQuery:
+    """One SELECT whose one row holds the first row of each query, or NULLs where a query found
+    none: ``SELECT ... FROM (SELECT 1) LEFT JOIN (query LIMIT 1) ON true LEFT JOIN ...``,
+    each query's columns followed by a column that is 1 when it found a row."""
+    joined: FromClause = select(literal_column("1").label("one")).subquery("together")
+    columns: list[Any] = []
+    for number, query in enumerate(queries):
+        part = (
+            query.statement.add_columns(literal_column("1").label("read_found"))
+            .limit(1)
+            .subquery(f"read_{number}")
+        )
+        joined = joined.outerjoin(part, true())
+        columns += [column.label(f"read_{number}_{index}") for index, column in enumerate(part.c)]
+    return DriverQuery(select(*columns).select_from(joined))
+
+
+# Each combination of queries some caller reads together, compiled once (a handful at most).
+_TOGETHER: dict[tuple[DriverQuery, ...], DriverQuery] = {}
 
 
 @dataclass(frozen=True)
@@ -181,6 +276,7 @@ class _Compiled:
     statement: str
     positions: tuple[str, ...] | None  # the parameters' order, for positional drivers
     processors: Sequence[tuple[int, Callable[[Any], Any]]]  # (column index, result processor)
+    carried: Mapping[str, Any]  # the values the statement carries itself (a LIMIT's)
 
 
 class _Readers:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert,
 
 from app.db import listing
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobNotification, JobState, table
-from app.db.sql import DriverQuery, db_now_ms, now_ms
+from app.db.sql import DriverQuery, Read, db_now_ms, now_ms
 from app.exceptions import (
     FieldRequired,
     InvalidInput,
@@ -177,7 +177,17 @@ def get_job(conn: Connection, job_id: int) -> Row[Any]:
 
 def poll_job(engine: Engine, job_id: int) -> Mapping[str, Any]:
     """The job as :func:`get_job` reads it, by column name, in one statement of its own."""
-    row = _POLLED_JOB.first(engine, job_id=job_id)
+    return polled_job(poll_read(job_id).first(engine), job_id)
+
+
+def poll_read(job_id: int) -> Read:
+    """What :func:`poll_job` reads, to send with other reads in one round trip
+    (``app.db.sql.first_rows``); :func:`polled_job` takes its row."""
+    return _POLLED_JOB.read(job_id=job_id)
+
+
+def polled_job(row: Mapping[str, Any] | None, job_id: int) -> Mapping[str, Any]:
+    """The job :func:`poll_read` found (NotFound if it found none)."""
     if row is None:
         raise _no_job(job_id)
     return row

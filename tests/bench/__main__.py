@@ -17,6 +17,8 @@ read them.
 5. SCIM /Bulk: 1,000 user creates, ours beside scim2-server (tests/bench/scim_bulk.py), and
    asynchronous beside synchronous (tests/bench/scim_async.py).
 
+``python -m tests.bench polling`` runs part 2 alone.
+
 PostgreSQL is ``BULKJOB_BENCH_PG`` (default: database ``bench`` on 127.0.0.1, made if missing);
 Redis, the broker as the Procfile runs it, is ``BULKJOB_BENCH_REDIS`` (default db 15 on
 127.0.0.1). Without them those parts say so and are skipped.
@@ -108,10 +110,13 @@ def polling_run(work: Path, database_url: str | None, broker: str) -> dict[str, 
     try:
         if worker is not None:
             worker.wait_ready(60)
-        return polling.polling_benchmark(settings, token, job_id, work)
+        figures = polling.polling_benchmark(settings, token, job_id, work)
     finally:
         if worker is not None:
             worker.stop()
+    figures["round_trips"] = polling.round_trips_a_poll(app, token, job_id)
+    db.dispose()
+    return figures
 
 
 def _polling_report(name: str, poll: dict[str, Any]) -> None:
@@ -133,6 +138,10 @@ def _polling_report(name: str, poll: dict[str, Any]) -> None:
     print(
         f"    CPU per request (gunicorn workers, user + system): ours "
         f"{poll['ours_cpu_us']:.0f} us, bare {poll['bare_cpu_us']:.0f} us"
+    )
+    print(
+        f"    database round trips a poll (in process, {polling.COUNTED} polls): "
+        f"{poll['round_trips']:g}"
     )
     worst = max(ours / bare for ours, bare in poll["p99_pairs"])
     print(
@@ -189,7 +198,32 @@ def _job_report(name: str, figures: dict[str, Any], floor: float, target: float)
     print(f"    worker peak RSS:               {figures['peak_rss_mb']:.0f} MB  (target < 200 MB)")
 
 
+def polling_only() -> int:
+    """``python -m tests.bench polling``: the polling part alone (SQLite, then as the Procfile
+    runs the service), about 3 minutes."""
+    print("bulkjob benchmark: polling")
+    database_url = _postgres()
+    broker = _redis()
+    with tempfile.TemporaryDirectory(prefix="bulkjob-bench-") as tmp:
+        root = Path(tmp)
+        (root / "poll").mkdir()
+        polls = {"SQLite": polling_run(root / "poll", None, broker)}
+        if database_url is not None:
+            (root / "poll-pg").mkdir()
+            polls["PostgreSQL, Redis and a worker beside (the Procfile)"] = polling_run(
+                root / "poll-pg", database_url, broker
+            )
+    for name, figures in polls.items():
+        _polling_report(name, figures)
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["polling"]:
+        return polling_only()
+    if sys.argv[1:]:
+        print("usage: python -m tests.bench [polling]", file=sys.stderr)
+        return 2
     print("bulkjob benchmark")
     database_url = _postgres()
     broker = _redis()

@@ -18,12 +18,15 @@ from typing import Any
 import httpx
 import psutil
 
+from app.db import db
 from tests.bench.scim_bulk import BIN, _spawn, free_port
+from tests.db.round_trips import round_trips
 from tests.live import service_env, stop_group
 
 WEB_CONCURRENCY = 4
 DURATION = "10s"
 ROUNDS = 3
+COUNTED = 100  # polls whose round trips to the database are counted
 
 _REQUESTS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _P99 = re.compile(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
@@ -121,3 +124,17 @@ def polling_benchmark(settings: Any, token: str, job_id: int, work: Path) -> dic
         # Each round's p99, ours beside the bare endpoint's right after it.
         "p99_pairs": [(o["p99_ms"], b["p99_ms"]) for o, b in zip(ours, bare, strict=True)],
     }
+
+
+def round_trips_a_poll(app: Any, token: str, job_id: int) -> float:
+    """The database round trips a poll makes (the same request, through the app in this
+    process: a figure that does not depend on the machine's load)."""
+    client = app.test_client()
+    path = f"/unifiedconfig/config/bulkjob/{job_id}"
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    for _ in range(10):  # opens the reader; psycopg prepares a statement on its 6th run
+        assert client.get(path, headers=headers).status_code == 200
+    with round_trips(db.engine) as sent:
+        for _ in range(COUNTED):
+            assert client.get(path, headers=headers).status_code == 200
+    return len(sent) / COUNTED

@@ -1,5 +1,6 @@
 """DriverQuery (app/db/sql.py): a SQLAlchemy SELECT run on the driver's pooled connection reads
-the same values SQLAlchemy's own execution does, on SQLite and on PostgreSQL."""
+the same values SQLAlchemy's own execution does, on SQLite and on PostgreSQL; several of them
+read together (first_rows) in one round trip."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.db.sql import DriverQuery
 from app.jobs import store
 from tests import factories
 from tests.conftest import migrated_app
+from tests.db.round_trips import round_trips
 
 jobs = table(Job)
 CSV = factories.csv_text([["asmith", "A", "S", "asmith@sso"]])
@@ -73,6 +75,50 @@ def polled_job() -> int:
         job_id = factories.stored_job(conn, CSV, "poll me")
     assert store.poll_job(db.engine, job_id)["id"] == job_id
     return job_id
+
+
+BY_ID = DriverQuery(
+    select(jobs.c.description, jobs.c.dry_run).where(jobs.c.id == bindparam("wanted"))
+)
+BY_TEXT = DriverQuery(select(jobs.c.id).where(jobs.c.description == bindparam("text")))
+NOT_STARTED = DriverQuery(select(jobs.c.start_ms).where(jobs.c.id == bindparam("started")))
+
+
+def test_reads_sent_together_find_what_each_finds_alone_in_one_round_trip(any_app: Flask) -> None:
+    job_id = polled_job()
+    with db.write() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(dry_run=True))
+
+    with round_trips(db.engine) as sent:
+        rows = sql.first_rows(
+            db.engine, BY_TEXT.read(text="poll me"), store.poll_read(job_id), BY_ID.read(wanted=0)
+        )
+    assert len(sent) == 1, sent
+    assert rows[0] == {"id": job_id}
+    assert rows[1] == store.poll_job(db.engine, job_id)
+    assert rows[1] is not None and rows[1]["dry_run"] is True  # the result processor applied
+    assert rows[2] is None
+
+    for found_id in (job_id, 0):
+        for description in ("poll me", "nothing"):
+            reads = (BY_ID.read(wanted=found_id), BY_TEXT.read(text=description))
+            assert sql.first_rows(db.engine, *reads) == [read.first(db.engine) for read in reads]
+    # A row whose values are all NULL is a row found, not None.
+    assert sql.first_rows(db.engine, NOT_STARTED.read(started=job_id), BY_ID.read(wanted=0)) == [
+        {"start_ms": None},
+        None,
+    ]
+    # A value the statement carries itself (a LIMIT, an OFFSET) goes with it.
+    newest = DriverQuery(select(jobs.c.id).order_by(jobs.c.id.desc()).limit(1).offset(0))
+    assert newest.first(db.engine) == {"id": job_id}
+
+
+def test_reads_sent_together_need_parameters_of_their_own() -> None:
+    other = DriverQuery(select(jobs.c.id).where(jobs.c.id > bindparam("wanted")))
+    engine = sqlalchemy.create_engine("sqlite://")
+    with pytest.raises(ValueError, match="parameters of different names"):
+        sql.first_rows(engine, BY_ID.read(wanted=1), other.read(wanted=2))
+    engine.dispose()
 
 
 def test_statements_share_one_reader_outside_the_pool(any_app: Flask) -> None:

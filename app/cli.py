@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from app.cli_options import IsoTime, json_option, output_option, wait_options
 from app.cli_output import (
     LocalError,
     csv_rows,
@@ -30,6 +31,7 @@ from app.cli_output import (
     wait_showing_progress,
     write_json,
 )
+from app.cli_plan import plan, show_plan
 from app.client_model import STATE_LABELS, TEMPLATES, BulkJobError, Job, JobState
 
 if TYPE_CHECKING:
@@ -108,21 +110,6 @@ class _Settings:
         self.token = token
 
 
-class IsoTime(click.ParamType):
-    """An ISO 8601 date and time (``2026-12-24T06:00``, ``...Z``, ``...+01:00``)."""
-
-    name = "ISO-8601-TIME"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, datetime):
-            return value
-        try:
-            moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 date and time", param, ctx)
-        return moment if moment.tzinfo is not None else moment.astimezone()
-
-
 def _client(ctx: click.Context) -> Client:
     from app.client import Client
 
@@ -130,45 +117,6 @@ def _client(ctx: click.Context) -> Client:
     client = Client(settings.url, settings.token)
     ctx.call_on_close(client.close)
     return client
-
-
-def wait_options(command: F) -> F:
-    """--wait, --timeout and --poll-interval of the commands that create a job."""
-    options = [
-        click.option(
-            "--wait", is_flag=True, help="Wait for the job to finish; the exit code says how."
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0),
-            help="With --wait: give up after SECONDS (exit 7).",
-        ),
-        click.option(
-            "--poll-interval",
-            type=click.FloatRange(min=0.05),
-            default=1.0,
-            show_default=True,
-            help="With --wait: seconds between polls.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def json_option(command: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead."
-    )(command)
-
-
-def output_option(command: F) -> F:
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
-        help="Write to FILE instead of standard output.",
-    )(command)
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP)
@@ -209,6 +157,12 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Decide every row as a real run would; change nothing."
 )
+@click.option(
+    "--stop-after-failures",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Stop the job (Failed) once N lines failed; the rest are not processed.",
+)
 @wait_options
 @json_option
 @click.pass_context
@@ -220,6 +174,7 @@ def submit(
     dry_run: bool,
     start_at: datetime | None,
     notify_url: str | None,
+    stop_after_failures: int | None,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
@@ -236,6 +191,7 @@ def submit(
         dry_run=dry_run,
         start_after=start_at,
         notify_url=notify_url,
+        stop_after_failures=stop_after_failures,
     )
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
 
@@ -255,10 +211,41 @@ def revert(
     poll_interval: float,
     as_json: bool,
 ) -> None:
-    """Revert finished SSO-migration job ID: a new job puts back the agents it changed (those
-    not changed since)."""
+    """Revert finished job ID: a new job puts back what it changed (what is unchanged since)."""
     client = _client(ctx)
     job = client.revert(job_id, description=description)
+    _created(ctx, client, job, wait, timeout, poll_interval, as_json)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("job_id", metavar="ID", type=int)
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.File("rb"),
+    help="A corrected file of the lines to retry: the job's columns plus lineNumber (the "
+    "failed rows, edited).",
+)
+@click.option("-d", "--description", help="The retry job's description.")
+@wait_options
+@json_option
+@click.pass_context
+def retry(
+    ctx: click.Context,
+    job_id: int,
+    file: IO[bytes] | None,
+    description: str | None,
+    wait: bool,
+    timeout: float | None,
+    poll_interval: float,
+    as_json: bool,
+) -> None:
+    """Retry finished job ID: a new job of its type runs its failed (and unprocessed) lines
+    again, or those of --file with its cells."""
+    client = _client(ctx)
+    content = None if file is None else file.read()
+    job = client.retry(job_id, content=content, description=description)
     _created(ctx, client, job, wait, timeout, poll_interval, as_json)
 
 
@@ -281,6 +268,8 @@ def _created(
         _say_error(f"interrupted; job {job.id} goes on (bulkjob status {job.id})")
         ctx.exit(EXIT_INTERRUPTED)
     show_job(job, as_json)
+    if job.dry_run and not as_json and job.state != JobState.CANCELLED:
+        show_plan(client.plan(job.id), lines=False)
     ctx.exit(EXIT_BY_STATE.get(job.state, EXIT_SERVICE))
 
 
@@ -447,7 +436,7 @@ def failed(ctx: click.Context, job_id: int, output: Path | None, as_json: bool) 
     "--start",
     "start_index",
     type=click.IntRange(min=0),
-    help="agent: the piece from this agent on (0, 12000, ...).",
+    help="agent, skillgroup, calltype, dialednumber: the piece from this one on (0, 12000, ...).",
 )
 @output_option
 @json_option
@@ -462,7 +451,8 @@ def template(
     as_json: bool,
 ) -> None:
     """Print a template: KIND ssomigration (the default), the agents not yet on SSO with
-    newUserName to fill in; or agent, the agents as an agent file to edit and upload again."""
+    newUserName to fill in; agent, skillgroup, calltype or dialednumber, the live objects as
+    their file to edit and upload again."""
     _download(
         ctx,
         lambda c, out: c.download_template(
@@ -487,6 +477,9 @@ def _download(
     buffer = io.BytesIO()
     fetch(client, buffer)
     write_json(csv_rows(buffer.getvalue()), output)
+
+
+cli.add_command(plan)
 
 
 def main() -> NoReturn:

@@ -124,6 +124,12 @@ def show_job(job: Job, as_json: bool, title: str | None = None) -> None:
         table.add_row("reverts", f"job {job.revert_of}")
     if job.reverted_by is not None:
         table.add_row("reverted by", f"job {job.reverted_by}")
+    if job.retry_of is not None:
+        table.add_row("retries", f"job {job.retry_of} (its line numbers)")
+    if job.retried_by is not None:
+        table.add_row("retried by", f"job {job.retried_by}")
+    if job.stop_after_failures is not None:
+        table.add_row("stops early", f"when {job.stop_after_failures} lines fail")
     table.add_row("host", job.host_name)
     for name, ms in (
         ("created", job.created_ms),

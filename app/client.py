@@ -111,12 +111,14 @@ class Client:
         dry_run: bool = False,
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
+        stop_after_failures: int | None = None,
     ) -> Job:
         """Create a job from CSV ``content`` (bytes are sent as they are: UTF-8 or UTF-16).
 
         ``dry_run``: decide every row and change nothing; ``start_after``: not before then (a
         datetime, naive meaning local time, or ms since the epoch); ``notify_url``: where the
-        service POSTs the job when it ends."""
+        service POSTs the job when it ends; ``stop_after_failures``: the job stops, Failed,
+        once that many lines failed."""
         if isinstance(content, str):
             content = content.encode("utf-8")
         form: dict[str, str] = {}
@@ -130,6 +132,8 @@ class Client:
             form["startAfter"] = str(epoch_ms(start_after))
         if notify_url is not None:
             form["notifyURL"] = notify_url
+        if stop_after_failures is not None:
+            form["stopAfterFailures"] = str(int(stop_after_failures))
         response = self._send(
             "POST", "bulkjob", files={"file": (filename, content, "text/csv")}, data=form
         )
@@ -155,6 +159,7 @@ class Client:
         dry_run: bool = False,
         start_after: datetime | int | None = None,
         notify_url: str | None = None,
+        stop_after_failures: int | None = None,
     ) -> Job:
         """Create a job from the CSV file at ``path`` (options as :meth:`create`)."""
         path = Path(path)
@@ -166,7 +171,29 @@ class Client:
             dry_run=dry_run,
             start_after=start_after,
             notify_url=notify_url,
+            stop_after_failures=stop_after_failures,
         )
+
+    def retry(
+        self,
+        job_id: int,
+        *,
+        content: bytes | str | None = None,
+        description: str | None = None,
+        filename: str = "corrected.csv",
+    ) -> Job:
+        """Create the job that runs a finished job's failed and unprocessed lines again; with
+        ``content``, a corrected file (the job's columns plus ``lineNumber``, as the failed
+        rows download has them), only the lines it names, with its cells."""
+        path = f"bulkjob/{int(job_id)}/retry"
+        if content is None:
+            body = {} if description is None else {"description": description}
+            return self._created(self._send("POST", path, json=body))
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        form = {} if description is None else {"description": description}
+        files = {"file": (filename, content, "text/csv")}
+        return self._created(self._send("POST", path, files=files, data=form))
 
     def revert(self, job_id: int, *, description: str | None = None) -> Job:
         """Create the job that puts back what a finished SSO-migration job changed."""
@@ -334,6 +361,17 @@ class Client:
         ``outcome``, ``refURL`` and ``error``."""
         return self._download(f"bulkjob/{int(job_id)}/results", to)
 
+    def plan(self, job_id: int, action: str | None = None) -> dict[str, Any]:
+        """A finished dry run's plan: ``counts`` per action, the objects it would ``create``
+        and its ``lines`` (each with its action, object, changed fields and error); ``action``:
+        only the lines of that action."""
+        params = {"action": action} if action else None
+        return self._json("GET", f"bulkjob/{int(job_id)}/plan", params=params)
+
+    def download_plan(self, job_id: int, to: Destination) -> int:
+        """Stream a finished dry run's plan as CSV, a row per changed field."""
+        return self._download(f"bulkjob/{int(job_id)}/plan", to, headers={"Accept": "text/csv"})
+
     def download_failed(self, job_id: int, to: Destination) -> int:
         """Stream the failed rows (the original columns plus ``lineNumber`` and ``error``)."""
         return self._download(f"bulkjob/{int(job_id)}/failed", to)
@@ -347,9 +385,10 @@ class Client:
         team_id: int | None = None,
         start_index: int | None = None,
     ) -> int:
-        """Stream a template (``kind``: ``ssomigration``, the agents not yet on SSO, or
-        ``agent``, the agents as an agent file, 12,000 from ``start_index``), optionally for
-        one peripheral and/or team."""
+        """Stream a template (``kind``: ``ssomigration``, the agents not yet on SSO; ``agent``,
+        the agents as an agent file, 12,000 from ``start_index``, optionally for one peripheral
+        and/or team; ``skillgroup``, ``calltype`` or ``dialednumber``, those objects as their
+        file, 12,000 from ``start_index``)."""
         if kind not in TEMPLATES:
             raise ValueError(f"kind must be one of {', '.join(TEMPLATES)}, not {kind!r}")
         terms = []
@@ -362,8 +401,14 @@ class Client:
             params["startIndex"] = str(int(start_index))
         return self._download(f"bulkjob/templates/{kind}", to, params=params or None)
 
-    def _download(self, path: str, to: Destination, params: Mapping[str, str] | None = None) -> int:
-        with self._stream("GET", path, params=params) as response:
+    def _download(
+        self,
+        path: str,
+        to: Destination,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> int:
+        with self._stream("GET", path, params=params, headers=headers) as response:
             if isinstance(to, str | Path):
                 with open(to, "wb") as out:
                     return _copy(response, out)

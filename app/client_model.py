@@ -192,6 +192,21 @@ class Job:
         return _linked_id(self.data.get("revertedBy"))
 
     @property
+    def retry_of(self) -> int | None:
+        """The job whose failed and unprocessed lines this job runs again, if it is a retry."""
+        return _linked_id(self.data.get("retryOf"))
+
+    @property
+    def retried_by(self) -> int | None:
+        """The job that retries this one, if any."""
+        return _linked_id(self.data.get("retriedBy"))
+
+    @property
+    def stop_after_failures(self) -> int | None:
+        """How many failed lines stop the job early, if it has such a limit."""
+        return _opt_int(self.data.get("stopAfterFailures"))
+
+    @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, f"state {self.state}")
 
@@ -228,4 +243,4 @@ def _linked_id(link: Any) -> int | None:
 
 
 # The templates the service offers (GET /bulkjob/templates/<kind>).
-TEMPLATES = ("ssomigration", "agent")
+TEMPLATES = ("ssomigration", "agent", "skillgroup", "calltype", "dialednumber")

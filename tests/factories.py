@@ -229,8 +229,12 @@ def bulk_agents(conn: Connection, names: list[str], peripheral_id: int = 5000) -
 
 
 def stored_job(
-    conn: Connection, text: str, description: str = "t", max_bytes: int = 3 * 1024 * 1024
+    conn: Connection,
+    text: str,
+    description: str = "t",
+    max_bytes: int = 3 * 1024 * 1024,
+    dry_run: bool = False,
 ) -> int:
     """A job checked and stored as the service stores one, but not sent to any worker."""
     checked = check_file(text.encode(), None, max_bytes)
-    return store.create_job(conn, checked, description, "admin", "web-test")
+    return store.create_job(conn, checked, description, "admin", "web-test", dry_run=dry_run)

@@ -1,7 +1,9 @@
-"""/bulkjob: create, list, get, update, delete jobs; their log, CSV and failed rows; templates."""
+"""/bulkjob: create, list, get, update, delete, revert and retry jobs; their log, CSV, failed
+rows and results; templates."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -21,15 +23,17 @@ from app.api.schemas import (
     load_body,
     page_info_schema,
     permission_info_schema,
+    retry_schema,
     revert_schema,
 )
 from app.db import db, listing
 from app.directory import agent_template as agent_template_csv
-from app.directory import template
+from app.directory import object_templates, template
 from app.exceptions import FieldRequired, InvalidInput, UnsupportedMediaType
 from app.http import attachment
-from app.jobs import downloads, revert, schedule, store
+from app.jobs import downloads, plan, retry, revert, schedule, store
 from app.jobs import types as jobtypes
+from app.jobs.check import parse_stop_after_failures
 from app.jobs.submit import after_update, submit
 from app.urls import job_path
 
@@ -55,7 +59,7 @@ def _dry_run_param(raw: str | None) -> bool:
 
 def _upload() -> tuple[bytes, dict[str, Any]]:
     """The file and the options of a create request (description, jobType, startAfter,
-    notifyURL, dryRun), in any of its four forms."""
+    notifyURL, dryRun, stopAfterFailures), in any of its four forms."""
     mimetype = request.mimetype
     if mimetype in ("multipart/form-data", "text/csv", "text/plain"):
         fields: Mapping[str, str]
@@ -72,6 +76,7 @@ def _upload() -> tuple[bytes, dict[str, Any]]:
             "start_after": schedule.parse_param(fields.get("startAfter")),
             "notify_url": fields.get("notifyURL"),
             "dry_run": _dry_run_param(fields.get("dryRun")),
+            "stop_after_failures": parse_stop_after_failures(fields.get("stopAfterFailures")),
         }
     if mimetype in ("application/json", "application/xml", "text/xml"):
         body = load_body(bulk_job_create_schema, parse_body(request, "bulkJob"))
@@ -83,6 +88,7 @@ def _upload() -> tuple[bytes, dict[str, Any]]:
             "start_after": body.get("startAfter"),
             "notify_url": body.get("notifyURL"),
             "dry_run": bool(body.get("dryRun")),
+            "stop_after_failures": body.get("stopAfterFailures"),
         }
     raise UnsupportedMediaType(
         f"Content-Type {mimetype or '(none)'} is not supported; use application/xml, "
@@ -119,6 +125,39 @@ def revert_job(job_id: int) -> Response:
         current_app, job_id, description=description, created_by=current().username
     )
     return _created(new_id)
+
+
+@bp.post("/bulkjob/<id:job_id>/retry", strict_slashes=False)
+@roles(*WRITE_JOBS)
+def retry_job(job_id: int) -> Response:
+    """Create the job that runs a finished job's failed and unprocessed lines again (those of
+    an optional corrected file, with its cells); 201 with its Location."""
+    corrected, description = _retry_body()
+    new_id = retry.retry(
+        current_app,
+        job_id,
+        corrected=corrected,
+        description=description,
+        created_by=current().username,
+    )
+    return _created(new_id)
+
+
+def _retry_body() -> tuple[bytes | None, str | None]:
+    """A retry's optional corrected file and description: a bulkJob (XML or JSON), a
+    multipart form with a ``file`` part, or a raw CSV with ``?description=``."""
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        return (upload.read() if upload else None), request.form.get("description")
+    if mimetype in ("text/csv", "text/plain"):
+        return request.get_data() or None, request.args.get("description")
+    length = request.content_length
+    if not (length or (length is None and mimetype)):
+        return None, request.args.get("description")
+    body = load_body(retry_schema, parse_body(request, "bulkJob"))
+    content = body.get("fileContent")
+    return (content.encode("utf-8") if content else None), body.get("description")
 
 
 @bp.get("/bulkjob", strict_slashes=False)
@@ -204,6 +243,17 @@ def job_results(job_id: int) -> Response:
     return attachment(downloads.results(db.engine, job_id))
 
 
+@bp.get("/bulkjob/<id:job_id>/plan", strict_slashes=False)
+@roles(*READ_JOBS)
+def job_plan(job_id: int) -> Response:
+    """What a finished dry run says a real run would do, line by line: JSON when asked for
+    (``action`` filters its lines), else CSV (a row per changed field)."""
+    if wants_json(request):
+        document = plan.plan_json(db.engine, job_id, request.args.get("action"))
+        return Response(json.dumps(document), mimetype="application/json")
+    return attachment(plan.plan_csv(db.engine, job_id))
+
+
 @bp.get("/bulkjob/<id:job_id>/failed", strict_slashes=False)
 @roles(*READ_JOBS)
 def job_failed(job_id: int) -> Response:
@@ -236,6 +286,26 @@ def agent_template() -> Response:
     args = request.args
     return attachment(
         agent_template_csv.download(db.engine, args.get("q"), args.get("startIndex"), limit)
+    )
+
+
+@roles(*READ_JOBS)
+def object_template(name: str) -> Response:
+    """Skill groups, call types or dialed numbers as their file (UPDATE rows), 12,000 from
+    ``startIndex``."""
+    limit = current_app.config["SETTINGS"].template_limit
+    return attachment(
+        object_templates.template(db.engine, name, request.args.get("startIndex"), limit)
+    )
+
+
+for _name in object_templates.TEMPLATES:
+    bp.add_url_rule(
+        f"/bulkjob/templates/{_name}",
+        view_func=object_template,
+        defaults={"name": _name},
+        endpoint=f"{_name}_template",
+        strict_slashes=False,
     )
 
 

@@ -24,9 +24,11 @@ from app.api.schemas import (
     BulkJobUpdateSchema,
     PageInfoSchema,
     PermissionInfoSchema,
+    RetrySchema,
     RevertSchema,
 )
 from app.db.listing import MAX_PER_PAGE
+from app.directory import object_templates
 from app.jobs import types as jobtypes
 from app.urls import API_BASE
 
@@ -176,6 +178,7 @@ def build() -> dict[str, Any]:
         ("BulkJobCreate", BulkJobCreateSchema),
         ("BulkJobUpdate", BulkJobUpdateSchema),
         ("BulkJobRevert", RevertSchema),
+        ("BulkJobRetry", RetrySchema),
         ("Reference", directory.ReferenceSchema),
         ("AgentAttribute", directory.AgentAttributeSchema),
         ("Agent", AgentSchema),
@@ -241,6 +244,18 @@ def build() -> dict[str, Any]:
             }
         },
     )
+    spec.path(
+        path=f"{API_BASE}/bulkjob/{{id}}/retry",
+        operations={
+            "post": {
+                "summary": "Retry a finished job: create the job that runs its failed and "
+                "unprocessed lines again (the body, a corrected file of them, is optional)",
+                "parameters": [ID_PARAM],
+                "requestBody": {**body("BulkJobRetry"), "required": False},
+                "responses": {201: created, **_errors(400, 403, 404, 409, 413, 415)},
+            }
+        },
+    )
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/log", operations=_download("Log", "text/plain"))
     original = _download("The original file (a SCIM bulk job's: its BulkRequest)", "text/csv")
     for job_type in jobtypes.registry().values():
@@ -260,6 +275,13 @@ def build() -> dict[str, Any]:
     results = _download("Every line's results (a finished job)", "text/csv")
     results["get"]["responses"].update(_errors(409))
     spec.path(path=f"{API_BASE}/bulkjob/{{id}}/results", operations=results)
+    planned = _download("A finished dry run's plan (JSON when asked for, else CSV)", "text/csv")
+    planned["get"]["responses"][200]["content"]["application/json"] = {"schema": {"type": "object"}}
+    planned["get"]["parameters"].append(
+        _query("action", "string", "JSON: only the lines of this action")
+    )
+    planned["get"]["responses"].update(_errors(400, 409))
+    spec.path(path=f"{API_BASE}/bulkjob/{{id}}/plan", operations=planned)
     spec.path(
         path=f"{API_BASE}/bulkjob/templates/ssomigration",
         operations={
@@ -289,6 +311,25 @@ def build() -> dict[str, Any]:
             }
         },
     )
+    for name, job_type in object_templates.TEMPLATES.items():
+        spec.path(
+            path=f"{API_BASE}/bulkjob/templates/{name}",
+            operations={
+                "get": {
+                    "summary": f"The {job_type.name} template: the live objects as their file",
+                    "parameters": [
+                        _query(
+                            "startIndex",
+                            "integer",
+                            "the piece from this object on (by id)",
+                            minimum=0,
+                            maximum=MAX_INT,
+                        )
+                    ],
+                    "responses": {200: _ok(media="text/csv"), **_errors(400, 403)},
+                }
+            },
+        )
     spec.path(
         path=f"{API_BASE}/agent",
         operations={

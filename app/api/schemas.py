@@ -138,6 +138,9 @@ BulkJobSchema = _DumpSchema.from_dict(
         "dry_run": fields.Boolean(data_key="dryRun"),
         "revert_of": _job_link("revert_of", "revertOf"),
         "reverted_by": _job_link("reverted_by", "revertedBy"),
+        "retry_of": _job_link("retry_of", "retryOf"),
+        "retried_by": _job_link("retried_by", "retriedBy"),
+        "stop_after_failures": fields.Integer(data_key="stopAfterFailures"),
         "total_records": fields.Integer(data_key="totalRecords"),
         "processed_records": fields.Integer(data_key="processedRecords"),
         "succeeded_records": fields.Integer(data_key="succeededRecords"),
@@ -251,17 +254,18 @@ def _text(*, required: bool = False, max_length: int | None = None, **kwargs: An
     )
 
 
-def _whole(*, required: bool = False) -> WholeNumber:
+def _whole(*, required: bool = False, minimum: int = 0, **kwargs: Any) -> WholeNumber:
     return WholeNumber(
         required=required,
         allow_none=not required,
-        validate=validate.Range(min=0, max=MAX_INT, error=_OUT_OF_RANGE),
+        validate=validate.Range(min=minimum, max=MAX_INT, error=_OUT_OF_RANGE),
         error_messages={
             "required": _REQUIRED,
             "null": _REQUIRED if required else _INVALID,
             "invalid": _INVALID,
             "too_large": _OUT_OF_RANGE,
         },
+        **kwargs,
     )
 
 
@@ -290,9 +294,11 @@ class _LoadSchema(Schema):
 
 class BulkJobCreateSchema(_LoadSchema):
     """POST /bulkjob in XML or JSON: the CSV as text, with an optional description and type,
-    dryRun, startAfter and notifyURL."""
+    dryRun, startAfter, notifyURL and stopAfterFailures."""
 
-    READ_ONLY = (_BULKJOB_READ_ONLY - {"dryRun", "startAfter", "notifyURL"}) | {
+    READ_ONLY = (
+        _BULKJOB_READ_ONLY - {"dryRun", "startAfter", "notifyURL", "stopAfterFailures"}
+    ) | {
         "changeStamp",
         "jobState",
     }
@@ -308,6 +314,13 @@ class BulkJobCreateSchema(_LoadSchema):
             "must be allowed by BULKJOB_NOTIFY_HOSTS)"
         }
     )
+    stopAfterFailures = _whole(
+        minimum=1,
+        metadata={
+            "description": "the job stops before its next chunk once this many lines failed, "
+            "and ends Failed (absent: never)"
+        },
+    )
 
 
 class RevertSchema(_LoadSchema):
@@ -315,6 +328,16 @@ class RevertSchema(_LoadSchema):
 
     READ_ONLY = _BULKJOB_READ_ONLY | {"changeStamp", "jobState", "jobType"}
 
+    description = _text(max_length=MAX_DESCRIPTION)
+
+
+class RetrySchema(_LoadSchema):
+    """POST /bulkjob/<id>/retry: an optional corrected file of the lines to retry (the job's
+    columns plus lineNumber) and description of the retry job."""
+
+    READ_ONLY = _BULKJOB_READ_ONLY | {"changeStamp", "jobState", "jobType"}
+
+    fileContent = _text(validate=[_not_empty])
     description = _text(max_length=MAX_DESCRIPTION)
 
 
@@ -351,7 +374,8 @@ def _describe(schema: Schema, name: str, code: str) -> tuple[type[ServiceError],
         limit = next(v.max for v in field.validators if isinstance(v, validate.Length))
         kind, message = FieldTooLong, f"{name} must be at most {limit} characters"
     elif code == _OUT_OF_RANGE:
-        kind, message = OutOfRange, f"{name} must be between 0 and {MAX_INT}"
+        low = next((v.min for v in field.validators if isinstance(v, validate.Range)), 0)
+        kind, message = OutOfRange, f"{name} must be between {low} and {MAX_INT}"
     elif code == _BAD_CHARACTERS:
         message = f"{name} contains control characters that are not allowed"
     elif isinstance(field, fields.Integer):
@@ -405,6 +429,7 @@ permission_info_schema = PermissionInfoSchema()
 bulk_job_create_schema = BulkJobCreateSchema()
 bulk_job_update_schema = BulkJobUpdateSchema()
 revert_schema = RevertSchema()
+retry_schema = RetrySchema()
 
 __all__ = [
     "ApiErrorSchema",

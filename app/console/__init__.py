@@ -110,6 +110,8 @@ def init_app(app: Flask) -> None:
         formatting,
         jobs,
         migration_page,
+        plan_page,
+        retry_page,
         template_page,
         waves,
     )

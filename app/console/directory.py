@@ -32,6 +32,7 @@ from app.directory import (
     teams,
 )
 from app.directory.agent_state import BOOLEAN, PROFICIENCY
+from app.directory.dialed_number_job import ROUTING_TYPES
 from app.exceptions import InvalidInput, NotFound
 
 Reader = Callable[
@@ -237,5 +238,5 @@ def directory_helpers() -> dict[str, Any]:
     return {
         "can_read_directory": principal is not None and principal.role in READ_DIRECTORY,
         "data_type_name": lambda code: DATA_TYPES.get(code, str(code)),
-        "routing_type_name": lambda code: dialed_numbers.ROUTING_TYPES.get(code, str(code)),
+        "routing_type_name": lambda code: ROUTING_TYPES.get(code, str(code)),
     }

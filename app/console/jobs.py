@@ -21,6 +21,7 @@ from app.exceptions import InvalidInput, NotFound, ServiceError
 from app.http import attachment
 from app.jobs import downloads, failures, schedule, store
 from app.jobs import types as jobtypes
+from app.jobs.check import parse_stop_after_failures
 from app.jobs.submit import after_update, submit
 
 FAILED_PER_PAGE = 50
@@ -153,6 +154,7 @@ def _new_job_page(error: str | None = None, status: int = 200, **form: Any) -> t
         "start_at": "",
         "notify_url": "",
         "dry_run": False,
+        "stop_after_failures": "",
     }
     values.update(form)
     return render_template("new.html", error=error, **values), status
@@ -183,6 +185,7 @@ def new_job() -> tuple[str, int] | BaseResponse:
         "dry_run": form.get("dryRun") == "true",
         "start_at": form.get("startAt", ""),
         "notify_url": form.get("notifyURL", ""),
+        "stop_after_failures": form.get("stopAfterFailures", ""),
     }
     upload = request.files.get("file")
     content = upload.read() if upload is not None else b""
@@ -209,6 +212,7 @@ def new_job() -> tuple[str, int] | BaseResponse:
             dry_run=kept["dry_run"],
             start_after=_start_after(form.get("startAfter"), kept["start_at"]),
             notify_url=kept["notify_url"] or None,
+            stop_after_failures=parse_stop_after_failures(kept["stop_after_failures"]),
         )
     except ServiceError as exc:
         return _new_job_page(exc.message, 400, **kept)
@@ -263,6 +267,7 @@ def job_page(job_id: int) -> str:
         reasons=groups,
         reason=reason,
         can_revert=_can_revert(job),
+        can_retry=_can_retry(job),
         did=did,
     )
 
@@ -275,6 +280,18 @@ def _can_revert(job: Any) -> bool:
         and job.job_state in JobState.FINISHED
         and job.succeeded_records > 0
         and job.reverted_by is None
+    )
+
+
+def _can_retry(job: Any) -> bool:
+    """Whether the job page offers Retry failed rows… (the retry page makes every check)."""
+    kind = jobtypes.registry().get(job.job_type)
+    return (
+        kind is not None
+        and kind.uploadable
+        and job.job_state in JobState.FINISHED
+        and (job.failed_records > 0 or job.processed_records < job.total_records)
+        and job.retried_by is None
     )
 
 

@@ -1,5 +1,6 @@
 """The templates page: the SSO-migration template (filters from the directory, the count left,
-the download) and the agent template (the same filters, in pieces)."""
+the download), the agent template (the same filters, in pieces) and the skill group, call type
+and dialed number templates (in pieces)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from app.accounts.roles import READ_JOBS
 from app.console import bp
 from app.console.auth import page
 from app.db import db
-from app.directory import agent_template, template
+from app.directory import agent_template, object_templates, template
 from app.exceptions import InvalidInput
 from app.http import attachment
 
@@ -48,6 +49,7 @@ def templates_page() -> str:
             else remaining
         )
         agent_count = template.count_agents(conn, peripheral_id, team_id)
+        counts = {name: object_templates.count(conn, name) for name in object_templates.TEMPLATES}
     names = {p.id: p.name for p in peripherals}
     return render_template(
         "sso_template.html",
@@ -59,6 +61,10 @@ def templates_page() -> str:
         remaining=remaining,
         matching=matching,
         agent_count=agent_count,
+        objects=[
+            (name, job_type.name, job_type.spec.kind.plural, counts[name])
+            for name, job_type in object_templates.TEMPLATES.items()
+        ],
         limit=current_app.config["SETTINGS"].template_limit,
     )
 
@@ -80,3 +86,12 @@ def agent_template_download() -> Response:
     limit = current_app.config["SETTINGS"].template_limit
     start = request.args.get("startIndex")
     return attachment(agent_template.download(db.engine, query, start, limit))
+
+
+@bp.get("/templates/<any(skillgroup, calltype, dialednumber):name>.csv")
+@page(*READ_JOBS)
+def object_template_download(name: str) -> Response:
+    """A skill group, call type or dialed number template (the API's): one piece."""
+    limit = current_app.config["SETTINGS"].template_limit
+    start = request.args.get("startIndex")
+    return attachment(object_templates.template(db.engine, name, start, limit))

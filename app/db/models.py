@@ -334,6 +334,11 @@ class Job(Base):
     # Where the job's representation is POSTed when it ends
     # (docs/concepts.md, "Notification when a job ends").
     notify_url: Mapped[str | None] = mapped_column(String(2048))
+    # The job whose failed or unprocessed lines this one runs again (docs/concepts.md,
+    # "Retry"); unique: a job has at most one retry.
+    retry_of: Mapped[int | None] = mapped_column(Integer)
+    # Stop before the next chunk once this many lines failed (docs/concepts.md, "Stop early").
+    stop_after_failures: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_jobs_create_ms", "create_ms", "id"),
@@ -341,6 +346,7 @@ class Job(Base):
         # index on lower(description) for the search, made by revision 0011).
         Index("ix_jobs_state", "job_state", "create_ms", "id"),
         Index("ix_jobs_revert_of", "revert_of", unique=True),
+        Index("ix_jobs_retry_of", "retry_of", unique=True),
         NEVER_REUSED,
     )
 

@@ -30,6 +30,7 @@ from app.db.models import (
 from app.directory import objects
 from app.directory import passwords as pw
 from app.directory.agent_decide import decide
+from app.directory.agent_plan import planned
 from app.directory.agent_state import (
     AT,
     COLUMNS,
@@ -136,7 +137,9 @@ class AgentJob(CsvJobType):
             except RowError as exc:
                 outcomes.append(Outcome(record.line_number, False, str(exc)))
                 continue
-            outcomes.append(Outcome(record.line_number, True, would(settled)))
+            outcomes.append(
+                Outcome(record.line_number, True, would(settled), planned(view, settled))
+            )
         return outcomes
 
     def summary(self, conn: Connection, job_id: int, dry_run: bool) -> str | None:

@@ -29,13 +29,11 @@ from app.db.models import (
 )
 from app.directory.agent_state import COLUMNS
 from app.directory.cells import KEEP, UPDATE
-from app.directory.template import parse_template_query
-from app.exceptions import InvalidInput
+from app.directory.template import parse_template_query, start_index
 from app.jobs.downloads import CSV_TYPE, Download
 from app.jobs.types.csvfile import as_bytes, csv_rows
 
 BATCH = 1000
-MAX_START = 2**31 - 1
 
 agents = table(Agent)
 memberships = table(AgentSkillGroup)
@@ -46,21 +44,13 @@ supervised = table(TeamSupervisor)
 def download(engine: Engine, q: str | None, start: str | None, limit: int) -> Download:
     """The agents (filtered by ``q`` as the SSO template is) from ``start`` on, by id."""
     filters = parse_template_query(q)
-    offset = _start_index(start)
+    offset = start_index(start)
     statement = select(agents).order_by(agents.c.id).offset(offset).limit(limit)
     if "peripheralId" in filters:
         statement = statement.where(agents.c.peripheral_id == filters["peripheralId"])
     if "agentTeamId" in filters:
         statement = statement.where(agents.c.agent_team_id == filters["agentTeamId"])
     return Download(as_bytes(csv_rows(_rows(engine, statement))), CSV_TYPE, "agent.csv")
-
-
-def _start_index(start: str | None) -> int:
-    if start is None or start == "":
-        return 0
-    if not (start.isascii() and start.isdigit()) or int(start) > MAX_START:
-        raise InvalidInput(f"startIndex must be a whole number from 0 to {MAX_START}", "startIndex")
-    return int(start)
 
 
 def _names(conn: Connection, model: Any) -> dict[int, str]:

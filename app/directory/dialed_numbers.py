@@ -1,6 +1,7 @@
 """Reading dialed numbers (GET /dialednumber; docs/directory.md): each with its routing type,
 call type, media routing domain and department. A dialed number has no name: it is found by its
-string or description and sorted by its string (ignoring case)."""
+string or description and sorted by its string (ignoring case). Its routing type is shown as
+the number (the names: ``dialed_number_job.ROUTING_TYPES``)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,6 @@ dialed_numbers = table(DialedNumber)
 call_types = table(CallType)
 domains = table(MediaRoutingDomain)
 departments = table(Department)
-
-# Cisco's routing types, by number (what the API shows).
-ROUTING_TYPES = {
-    1: "External Voice",
-    2: "Internal Voice",
-    3: "Outbound",
-    4: "Multichannel",
-    7: "Post Call Survey",
-}
 
 
 def _plain(term: str) -> ColumnElement[bool]:

@@ -1,5 +1,6 @@
-"""The named objects a directory file may create implicitly (teams, skill groups, attributes)
-and the words every directory job logs about what it did (docs/directory.md, "Files").
+"""The objects directory files change, the named ones a file may create implicitly (teams,
+skill groups, attributes, call types), and the words every directory job logs about what it
+did (docs/directory.md, "Files").
 
 A row's log says ``Created /unifiedconfig/config/agentteam/6348`` for each object it made, then
 ``Created``, ``Updated``, ``Deleted`` or ``Unchanged`` and the path of its own object (a dry
@@ -17,7 +18,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, true
 
-from app.db.models import Agent, AgentTeam, Attribute, JobLine, SkillGroup, table
+from app.db.models import (
+    Agent,
+    AgentTeam,
+    Attribute,
+    CallType,
+    DialedNumber,
+    JobLine,
+    MediaRoutingDomain,
+    SkillGroup,
+    table,
+)
 from app.db.sql import placeholder
 from app.urls import API_BASE
 
@@ -40,7 +51,13 @@ AGENT = Kind(table(Agent), "agent", "agents")
 TEAM = Kind(table(AgentTeam), "agentteam", "agent teams")
 SKILL_GROUP = Kind(table(SkillGroup), "skillgroup", "skill groups")
 ATTRIBUTE = Kind(table(Attribute), "attribute", "attributes")
-KINDS = (AGENT, TEAM, SKILL_GROUP, ATTRIBUTE)
+CALL_TYPE = Kind(table(CallType), "calltype", "call types")
+DIALED_NUMBER = Kind(table(DialedNumber), "dialednumber", "dialed numbers")
+KINDS = (AGENT, TEAM, SKILL_GROUP, ATTRIBUTE, CALL_TYPE, DIALED_NUMBER)
+# Named by files, never changed by one.
+MEDIA_ROUTING_DOMAIN = Kind(
+    table(MediaRoutingDomain), "mediaroutingdomain", "media routing domains"
+)
 
 CREATED, UPDATED, DELETED, UNCHANGED = "Created", "Updated", "Deleted", "Unchanged"
 # What a dry run says instead, word for word.

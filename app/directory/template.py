@@ -78,6 +78,17 @@ def count_agents(
     return int(conn.execute(statement).scalar_one())
 
 
+MAX_START = 2**31 - 1
+
+
+def start_index(start: str | None) -> int:
+    if start is None or start == "":
+        return 0
+    if not (start.isascii() and start.isdigit()) or int(start) > MAX_START:
+        raise InvalidInput(f"startIndex must be a whole number from 0 to {MAX_START}", "startIndex")
+    return int(start)
+
+
 TEMPLATE_TERM = re.compile(r"\s*(peripheralId|agentTeamId):(\d+)\s*", re.IGNORECASE)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.exceptions import FieldRequired, FieldTooLong, InvalidInput
+from app.exceptions import FieldRequired, FieldTooLong, InvalidInput, OutOfRange
 from app.jobs import types as jobtypes
 from app.jobs.types.csvfile import CsvFile, decode
 
 MAX_DESCRIPTION = 255
+MAX_INT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,23 @@ def check_dry_run(job_type: int) -> None:
     chosen = jobtypes.get(job_type)
     if not chosen.dry_runs:
         raise InvalidInput(f"jobType {chosen.code} ({chosen.name}) has no dry run", "dryRun")
+
+
+def check_stop_after_failures(value: int | None) -> int | None:
+    """``stopAfterFailures`` (docs/concepts.md, "Stop early"): a whole number from 1, or None
+    (never stop early)."""
+    if value is not None and not 1 <= value <= MAX_INT:
+        raise OutOfRange(f"stopAfterFailures must be between 1 and {MAX_INT}", "stopAfterFailures")
+    return value
+
+
+def parse_stop_after_failures(raw: str | None) -> int | None:
+    """A form field or query parameter ``stopAfterFailures`` (absent or empty: None)."""
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise InvalidInput(
+            f"stopAfterFailures must be a whole number, not {raw[:40]!r}", "stopAfterFailures"
+        )
+    return check_stop_after_failures(int(text))

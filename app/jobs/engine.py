@@ -252,9 +252,9 @@ class JobRunner:
         """The job's type and the records not yet committed."""
         with self.db.read() as conn:
             job = conn.execute(
-                select(jobs.c.job_type, jobs.c.origin, jobs.c.dry_run).where(
-                    jobs.c.id == self.job_id
-                )
+                select(
+                    jobs.c.job_type, jobs.c.origin, jobs.c.dry_run, jobs.c.stop_after_failures
+                ).where(jobs.c.id == self.job_id)
             ).one()
             content = conn.execute(
                 select(files.c.content).where(files.c.job_id == self.job_id)
@@ -263,6 +263,7 @@ class JobRunner:
         self.run_state = Run(
             self.job_id, self.settings, job.origin, job_type.unit, dry_run=job.dry_run
         )
+        self.run_state.stop_after_failures = job.stop_after_failures
         last = self.counts.last_line
         records = job_type.read(bytes(content))
         del content
@@ -283,6 +284,9 @@ class JobRunner:
             job_type, records = self._retrying("reading the file", self.load)
             while True:
                 chunk = list(itertools.islice(records, self.settings.chunk_size))
+                done = self.counts
+                if chunk and self.run_state.failed_enough(done.failed, done.last_line):
+                    return self._retrying("stopping", lambda: self.finish(False, True))
                 if not chunk:
                     return self._retrying("finishing", lambda: self.finish(cancelled=False))
                 if self.run_chunk(job_type, chunk) is not None:
@@ -388,7 +392,7 @@ class JobRunner:
         if result.rowcount != 1:
             raise LeaseLost
 
-    def finish(self, cancelled: bool) -> int:
+    def finish(self, cancelled: bool, failed_enough: bool = False) -> int:
         counts = self.counts
         unit = self.run_state.unit
         stopped = self.run_state.stopped
@@ -396,7 +400,7 @@ class JobRunner:
             state, message = JobState.CANCELLED, f"Job cancelled after {unit} {counts.last_line}"
         elif counts.failed == 0 and counts.processed > 0:
             state, message = JobState.SUCCEEDED, "Job completed successfully"
-        elif counts.succeeded == 0:
+        elif counts.succeeded == 0 or failed_enough:
             state, message = JobState.FAILED, "Job failed due to errors"
         else:
             state, message = JobState.PARTIAL, "Job partially completed due to errors"

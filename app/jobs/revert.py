@@ -42,9 +42,8 @@ def plan(conn: Connection, job_id: int) -> RevertPlan:
     job = store.get_job(conn, job_id)
     reverting = jobtypes.reverting(job.job_type)
     if reverting is None:
-        revertible = " and ".join(
-            jobtypes.name_of(t.reverts) for t in jobtypes.registry().values() if t.reverts
-        )
+        names = [jobtypes.name_of(t.reverts) for t in jobtypes.registry().values() if t.reverts]
+        revertible = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
         raise InvalidInput(
             f"Job {job_id} is a {jobtypes.name_of(job.job_type)} job; only {revertible} jobs "
             "can be reverted",

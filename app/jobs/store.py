@@ -22,7 +22,7 @@ from app.exceptions import (
     StaleChangeStamp,
 )
 from app.jobs import totals
-from app.jobs.check import CheckedFile, check_description
+from app.jobs.check import CheckedFile, check_description, check_stop_after_failures
 from app.jobs.maintenance import open_window, windows
 from app.jobs.schedule import check_start_after, format_ms, scheduled_message
 
@@ -49,11 +49,16 @@ FILTERS: dict[str, listing.Filter] = {
     "dryRun": lambda v: jobs.c.dry_run == listing.parse_bool("dryRun", v),
 }
 
-# The job that reverts each job, if any (docs/concepts.md, "Revert"), read with the job.
+# The job that reverts each job, if any (docs/concepts.md, "Revert"), and the job that
+# retries it (docs/concepts.md, "Retry"), read with the job.
 _reverts = jobs.alias("reverts")
 REVERTED_BY = (
     select(_reverts.c.id).where(_reverts.c.revert_of == jobs.c.id).scalar_subquery()
 ).label("reverted_by")
+_retries = jobs.alias("retries")
+RETRIED_BY = (
+    select(_retries.c.id).where(_retries.c.retry_of == jobs.c.id).scalar_subquery()
+).label("retried_by")
 
 
 def create_job(
@@ -68,12 +73,15 @@ def create_job(
     revert_of: int | None = None,
     start_after_ms: int | None = None,
     notify_url: str | None = None,
+    retry_of: int | None = None,
+    stop_after_failures: int | None = None,
 ) -> int:
     """Insert a Queued job with its file; the caller commits, then dispatches. ``origin``: the
     base URL the job's results point into (SCIM bulk jobs); ``dry_run``: a job that changes
-    nothing; ``revert_of``: the job it reverts; ``start_after_ms`` (checked) and ``notify_url``
-    (checked against the allowed hosts) as docs/concepts.md's "Scheduled start" and
-    "Notification when a job ends" say."""
+    nothing; ``revert_of``: the job it reverts; ``retry_of``: the job whose lines it runs again;
+    ``start_after_ms`` (checked), ``notify_url`` (checked against the allowed hosts) and
+    ``stop_after_failures`` as docs/concepts.md's "Scheduled start", "Notification when a job
+    ends" and "Stop early" say."""
     now = now_ms()
     start_after_ms = check_start_after(start_after_ms, now)
     job_id = conn.execute(
@@ -97,6 +105,8 @@ def create_job(
             revert_of=revert_of,
             start_after_ms=start_after_ms,
             notify_url=notify_url,
+            retry_of=retry_of,
+            stop_after_failures=check_stop_after_failures(stop_after_failures),
         )
         .returning(jobs.c.id)
     ).scalar_one()
@@ -106,6 +116,15 @@ def create_job(
     add_event(conn, job_id, f"Job created by {created_by} on {host_name}", now=now)
     if dry_run:
         add_event(conn, job_id, "Dry run: no changes will be made", now=now)
+    if retry_of is not None:
+        add_event(
+            conn,
+            job_id,
+            f"Retry of job {retry_of}: each line keeps the number it had in job {retry_of}",
+            now=now,
+        )
+    if stop_after_failures is not None:
+        add_event(conn, job_id, f"Job stops early when {stop_after_failures} lines fail", now=now)
     if start_after_ms is not None:
         add_event(conn, job_id, scheduled_message(start_after_ms), now=now)
     totals.created(conn, checked.job_type)
@@ -140,7 +159,7 @@ def add_event(
     )
 
 
-_JOB = select(jobs, REVERTED_BY).where(jobs.c.id == bindparam("job_id"))
+_JOB = select(jobs, REVERTED_BY, RETRIED_BY).where(jobs.c.id == bindparam("job_id"))
 # What a poller asks again and again, run on the driver's connection (docs/performance.md).
 _POLLED_JOB = DriverQuery(_JOB)
 
@@ -189,7 +208,7 @@ def list_jobs(
         _name, column, descending = order
         ordering = [column.desc(), jobs.c.id.desc()] if descending else [column, jobs.c.id]
     rows = conn.execute(
-        select(jobs, REVERTED_BY)
+        select(jobs, REVERTED_BY, RETRIED_BY)
         .where(*conditions)
         .order_by(*ordering)
         .offset(start)

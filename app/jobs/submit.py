@@ -14,7 +14,12 @@ from app.db.models import JobState
 from app.db.sql import now_ms
 from app.jobs import notify, queue, store, sweeper
 from app.jobs import types as jobtypes
-from app.jobs.check import check_description, check_dry_run, check_file
+from app.jobs.check import (
+    check_description,
+    check_dry_run,
+    check_file,
+    check_stop_after_failures,
+)
 from app.jobs.schedule import check_start_after
 
 if TYPE_CHECKING:
@@ -35,12 +40,17 @@ def submit(
     start_after: int | None = None,
     notify_url: str | None = None,
     pre_checked: tuple[int, str] | None = None,
+    retry_of: int | None = None,
+    stop_after_failures: int | None = None,
+    max_bytes: int | None = None,
 ) -> int:
     """Check ``content``, store it as a Queued job and queue it; the new job's id.
 
     ``dry_run``: a job that decides every record and changes nothing (docs/concepts.md,
     "Dry run"), for types that offer it; ``revert_of``: the job a revert job reverts
-    (``app.jobs.revert``).
+    (``app.jobs.revert``); ``retry_of``: the job a retry runs lines of again
+    (``app.jobs.retry``, whose file, written by the service, may pass ``max_bytes``: the
+    limit it answers to); ``stop_after_failures``: docs/concepts.md, "Stop early".
 
     Refusals raise before anything is stored. The message to a worker is sent only after the
     job has committed; if the broker refuses it, the job is marked as not sent, so the next
@@ -52,8 +62,13 @@ def submit(
     description = check_description(description)
     check_start_after(start_after, now_ms())
     notify_url = notify.check_url(settings, notify_url)
+    check_stop_after_failures(stop_after_failures)
     checked = check_file(
-        content, job_type, settings.max_file_bytes, uploaded=uploaded, pre_checked=pre_checked
+        content,
+        job_type,
+        max_bytes or settings.max_file_bytes,
+        uploaded=uploaded,
+        pre_checked=pre_checked,
     )
     if dry_run:
         check_dry_run(checked.job_type)
@@ -72,6 +87,8 @@ def submit(
             revert_of=revert_of,
             start_after_ms=start_after,
             notify_url=notify_url,
+            retry_of=retry_of,
+            stop_after_failures=stop_after_failures,
         )
     send(app, job_id, start_after)
     return job_id

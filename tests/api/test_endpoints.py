@@ -479,6 +479,32 @@ def test_agent_template_filters_pieces_and_neutralising(app: Flask, client: Flas
     assert client.get(f"{url}?q=colour:1", headers=basic()).status_code == 400
 
 
+def test_object_templates_in_pieces(app: Flask, client: FlaskClient) -> None:
+    """/bulkjob/templates/skillgroup, calltype, dialednumber: UPDATE rows by id, in pieces."""
+    with db.write() as conn:
+        for name in ("SG_A", "SG_B", "SG_C"):
+            factories.skill_group(conn, name)
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(template_limit=2)
+    url = f"{BASE}/bulkjob/templates/skillgroup"
+    first = client.get(url, headers=basic())
+    assert first.headers["Content-Disposition"] == 'attachment; filename="skillgroup.csv"'
+    lines = first.get_data(as_text=True).splitlines()
+    assert lines[0] == (
+        "operation,name,newName,description,peripheralId,mediaRoutingDomainName,"
+        "serviceLevelThreshold,serviceLevelType"
+    )
+    assert [line.split(",")[:2] for line in lines[1:]] == [["UPDATE", "SG_A"], ["UPDATE", "SG_B"]]
+    rest = client.get(f"{url}?startIndex=2", headers=basic()).get_data(as_text=True)
+    assert [line.split(",")[1] for line in rest.splitlines()[1:]] == ["SG_C"]
+    empty = client.get(f"{BASE}/bulkjob/templates/calltype", headers=basic())
+    assert empty.get_data(as_text=True).splitlines() == [
+        "operation,name,newName,description,serviceLevelThreshold,serviceLevelType"
+    ]
+    refused = client.get(f"{url}?startIndex=-1", headers=basic())
+    assert refused.status_code == 400 and "startIndex" in refused.get_data(as_text=True)
+    assert client.get(url, headers=basic("super")).status_code == 403
+
+
 # Agents ----------------------------------------------------------------------------------
 
 

@@ -211,8 +211,12 @@ def test_agent_template_download_in_pieces(app: Flask, api: Client, tmp_path: Pa
     assert lines[0].startswith("operation,agentId,userName,firstName,lastName,password,")
     assert [line.split(",")[2] for line in lines[1:]] == ["p2", "p3"]
     assert all(line.startswith("UPDATE,") and ",~," in line for line in lines[1:])
-    with pytest.raises(ValueError, match="kind must be one of ssomigration, agent"):
-        api.download_template(target, kind="calltype")
+    with pytest.raises(ValueError, match="kind must be one of ssomigration, agent, skillgroup"):
+        api.download_template(target, kind="inventory")
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_Client")
+    api.download_template(target, kind="skillgroup", start_index=0)
+    assert target.read_text().splitlines()[1].startswith("UPDATE,SG_Client,,")
 
 
 def test_wrong_token_and_wait_timeout(app: Flask, transport: CountingTransport, token: str) -> None:
@@ -401,3 +405,22 @@ def test_dry_run_and_revert(app: Flask, api: Client) -> None:
     with pytest.raises(BulkJobError) as again:
         api.revert(real.id)
     assert (again.value.status, again.value.errors[0].error_type) == (409, "conflict")
+
+
+def test_stop_after_failures_and_retry(app: Flask, api: Client) -> None:
+    content = factories.csv_text([["amy", "", "", "amy@sso"], ["bob", "", "", ""]])
+    job = api.create(content, description="wave", stop_after_failures=5)
+    assert (job.stop_after_failures, job.retry_of) == (5, None)
+    run_job(app, job.id)
+    with db.write() as conn:
+        factories.agents(conn, ["amy"])
+    corrected = "lineNumber,userName,firstName,lastName,newUserName\n2,amy,,,a@sso\n"
+
+    again = api.retry(job.id, content=corrected, description="fixed")
+
+    assert (again.retry_of, again.description, again.total_records) == (job.id, "fixed", 1)
+    assert api.get(job.id).retried_by == again.id
+    run_job(app, again.id)
+    with pytest.raises(BulkJobError) as nothing:
+        api.retry(again.id)
+    assert (nothing.value.status, nothing.value.error_type) == (409, "conflict")

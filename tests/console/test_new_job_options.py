@@ -57,6 +57,8 @@ def test_a_start_time_typed_without_the_script_is_utc(app: Flask) -> None:
         ({"startAt": "2999-01-01T00:00"}, "at most 90 days ahead"),
         ({"startAfter": "soon"}, "startAfter must be milliseconds"),
         ({"notifyURL": "http://127.0.0.1:9/hook"}, "BULKJOB_NOTIFY_HOSTS"),
+        ({"stopAfterFailures": "0"}, "stopAfterFailures must be between 1 and"),
+        ({"stopAfterFailures": "ten"}, "stopAfterFailures must be a whole number"),
     ],
 )
 def test_bad_options_are_refused_on_the_page(
@@ -108,3 +110,10 @@ def test_start_now_removes_the_start_time(app: Flask) -> None:
         f"/jobs/{job_id}/start-now", data={"csrf_token": csrf_of(viewer), "changeStamp": "1"}
     )
     assert refused.status_code == 403
+
+
+def test_stop_after_failures_is_kept_and_shown(app: Flask) -> None:
+    client = signed_in(app)
+    job_id = created_id(post(client, stopAfterFailures="25"))
+    assert job_row(job_id).stop_after_failures == 25
+    assert "when 25 rows fail" in text(client.get(f"/jobs/{job_id}"))

@@ -572,6 +572,15 @@ def test_template_page_filters_counts_and_downloads(app: Flask) -> None:
     lines = text(agents).splitlines()
     assert lines[0].startswith("operation,agentId,userName,")
     assert [line.split(",")[2] for line in lines[1:]] == ["a2"]
+    # The skill group, call type and dialed number templates, in pieces.
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_Page")
+    page = text(client.get("/templates"))
+    assert "skill groups 1&ndash;1</a>" in page and "call types 0&ndash;0</a>" in page
+    groups = client.get("/templates/skillgroup.csv?startIndex=0")
+    assert groups.headers["Content-Disposition"] == 'attachment; filename="skillgroup.csv"'
+    assert text(groups).splitlines()[1].startswith("UPDATE,SG_Page,,")
+    assert client.get("/templates/calltype.csv?startIndex=x").status_code == 400
 
 
 # --- served locally, no inline script ----------------------------------------------------------
@@ -660,3 +669,29 @@ def test_a_scim_bulk_job_page_offers_its_request_and_bulk_response(app: Flask) -
     assert original.get_json(force=True) == request_body
     # The upload form offers only the CSV job types.
     assert "SCIM bulk request" not in client.get("/jobs/new").get_data(as_text=True)
+
+
+def test_a_dry_runs_plan_page(app: Flask) -> None:
+    from app.jobs import engine
+
+    with db.write() as conn:
+        factories.agent(conn, "plan.one")
+        dry = factories.stored_job(
+            conn,
+            factories.csv_text([["plan.one", "", "", "plan.one@idp"], ["plan.none", "", "", "x"]]),
+            "wave 1",
+            dry_run=True,
+        )
+    engine.run_job(db, app.config["SETTINGS"], dry)
+    client = signed_in(app)
+    assert 'id="plan-link"' in text(client.get(f"/jobs/{dry}"))
+    page = text(client.get(f"/jobs/{dry}/plan"))
+    update = f'<a href="/jobs/{dry}/plan?action=update">update</a>: <strong>1</strong>'
+    assert update in page
+    assert "<td>userName</td><td>plan.one</td><td>plan.one@idp</td>" in page
+    assert "Run it for real…" in page
+    failing = text(client.get(f"/jobs/{dry}/plan?action=fail"))
+    assert 'data-action="fail"' in failing and "<td>userName</td>" not in failing
+    download = client.get(f"/jobs/{dry}/plan.csv")
+    assert text(download).splitlines()[0] == "lineNumber,action,object,field,before,after,error"
+    assert client.get(f"/jobs/{dry}/plan?action=maybe").status_code == 400

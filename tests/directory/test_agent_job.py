@@ -4,11 +4,8 @@ the log in Cisco's words, passwords never at rest in plain text, dry runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -27,12 +24,10 @@ from app.db.models import (
 )
 from app.directory import agent_template
 from app.directory.agent_job import COLUMNS
-from app.jobs import downloads, engine, revert, store
-from app.jobs.check import check_file
-from app.jobs.types import get
+from app.jobs import downloads, engine
 from app.jobs.types.csvfile import csv_rows
 from tests import factories
-from tests.conftest import migrated_app
+from tests.directory.jobs import log, reverted, run, state, submitted
 
 agents = table(Agent)
 teams = table(AgentTeam)
@@ -46,17 +41,6 @@ files = table(JobFile)
 HEADER = ",".join(COLUMNS)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    flask_app = migrated_app(tmp_path, url)
-    with db.write() as conn:
-        factories.peripheral(conn, 5000)
-        factories.peripheral(conn, 5001, "CUCM_PG_2")
-    yield flask_app
-    db.dispose()
-
-
 def row(**cells: str) -> str:
     """One line of an agent file: the named cells, the rest empty."""
     return next(csv_rows([[cells.get(column, "") for column in COLUMNS]])).rstrip("\r\n")
@@ -64,38 +48,6 @@ def row(**cells: str) -> str:
 
 def agent_file(*rows: str, header: str = HEADER) -> str:
     return "\n".join([header, *rows]) + "\n"
-
-
-def submitted(app: Flask, text: str, dry_run: bool = False) -> int:
-    """Stored as the API stores it (sealed), not run."""
-    settings = app.config["SETTINGS"]
-    checked = check_file(text.encode(), None, settings.max_file_bytes)
-    job_type = get(checked.job_type)
-    sealed = job_type.seal(checked.content, settings.secret())
-    from dataclasses import replace
-
-    with db.write() as conn:
-        return store.create_job(
-            conn, replace(checked, content=sealed), "agents", "admin", "web", dry_run=dry_run
-        )
-
-
-def run(app: Flask, text: str, dry_run: bool = False, chunk_size: int = 3) -> int:
-    job_id = submitted(app, text, dry_run)
-    settings = app.config["SETTINGS"].replace(chunk_size=chunk_size)
-    engine.run_job(db, settings, job_id)
-    return job_id
-
-
-def log(job_id: int) -> list[str]:
-    body = downloads.log(db.engine, job_id).body
-    text = b"".join(body if not isinstance(body, bytes) else [body]).decode()
-    return [line.split(" - ", 1)[1] for line in text.splitlines()]
-
-
-def state(job_id: int) -> int:
-    with db.read() as conn:
-        return int(store.get_job(conn, job_id).job_state)
 
 
 def agent_named(user_name: str) -> Any:
@@ -449,12 +401,6 @@ def test_rows_touching_an_agent_made_in_the_same_chunk_apply_one_at_a_time(any_d
     assert (
         lines[-1] == "2 agents created, 2 skill groups created, 1 agents updated, 1 agents deleted"
     )
-
-
-def reverted(app: Flask, job_id: int) -> int:
-    revert_id = revert.revert(app, job_id, description=None, created_by="admin")
-    engine.run_job(db, app.config["SETTINGS"].replace(chunk_size=2), revert_id)
-    return revert_id
 
 
 def test_a_revert_puts_back_what_the_job_did(any_db: Flask) -> None:

@@ -15,6 +15,9 @@ from sqlalchemy import func, select
 from app.db import db
 from app.db.models import Agent, AgentSkillGroup, AgentTeam, Attribute, JobLine, SkillGroup, table
 from app.directory.agent_job import COLUMNS
+from app.directory.call_type_job import COLUMNS as CT_COLUMNS
+from app.directory.dialed_number_job import COLUMNS as DN_COLUMNS
+from app.directory.skill_group_job import COLUMNS as SG_COLUMNS
 from tests import factories
 from tests.conftest import PG_URL, REDIS_URL, basic, reset_postgres, services_unavailable
 from tests.e2e.test_reliability import Stack, build_stack, lease_holder
@@ -255,3 +258,94 @@ def test_a_killed_worker_applies_nothing_twice(stack: Stack) -> None:
             )
         ).scalars()
         assert sorted(hashed) == [f"kill.{i:04}" for i in range(0, count, 250)]
+
+
+def routing_file(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
+    lines = [",".join(columns), *(",".join(r.get(c, "") for c in columns) for r in rows)]
+    return "\n".join(lines) + "\n"
+
+
+def test_skill_group_call_type_and_dialed_number_files_through_the_api(stack: Stack) -> None:
+    """The three routing types on the same workers (docs/job-types/): a file of each, its log,
+    a template downloaded, two rows edited and uploaded again, and a revert."""
+    call_types = stack.post(
+        routing_file(
+            CT_COLUMNS,
+            [
+                {"operation": "CREATE", "name": "E2E_CT_Sales", "serviceLevelThreshold": "20"},
+                {"operation": "CREATE", "name": "E2E_CT_Support", "serviceLevelType": "1"},
+            ],
+        ),
+        "call types",
+    )
+    skill_groups = stack.post(
+        routing_file(
+            SG_COLUMNS,
+            [
+                {"operation": "CREATE", "name": "E2E_RSG_1", "description": "Tier 1"},
+                {"operation": "CREATE", "name": "E2E_RSG_2", "mediaRoutingDomainName": "Nope"},
+            ],
+        ),
+        "skill groups",
+    )
+    final = wait_for_final(stack.client, basic(), call_types)
+    assert (final["jobType"], final["jobState"]) == (3, 3), stack.log(call_types)
+    final = wait_for_final(stack.client, basic(), skill_groups)
+    assert (final["jobType"], final["jobState"]) == (4, 6)
+    assert (
+        "Error processing line 3: mediaRoutingDomainName: The media routing domain does not "
+        "exist: Nope"
+    ) in stack.log(skill_groups)
+
+    numbers = stack.post(
+        routing_file(
+            DN_COLUMNS,
+            [
+                {
+                    "operation": "CREATE",
+                    "dialedNumberString": "8005550100",
+                    "routingType": "1",
+                    "callTypeName": "E2E_CT_Sales",
+                },
+                {
+                    "operation": "CREATE",
+                    "dialedNumberString": "8005550101",
+                    "routingType": "External Voice",
+                    "callTypeName": "E2E_CT_New",
+                },
+                {"operation": "CREATE", "dialedNumberString": "8005550100", "routingType": "7"},
+            ],
+        ),
+        "numbers",
+    )
+    final = wait_for_final(stack.client, basic(), numbers)
+    assert (final["jobType"], final["jobState"]) == (1, 6)
+    log = stack.log(numbers)
+    assert log.rstrip().endswith("1 call types created, 2 dialed numbers created")
+    assert "cannot share a string: 8005550100 is External Voice" in log
+
+    # The template: every dialed number as an UPDATE row; two rows edited, uploaded again.
+    template = get(stack, "/unifiedconfig/config/bulkjob/templates/dialednumber").get_data(
+        as_text=True
+    )
+    header, *rows = template.splitlines()
+    assert header == ",".join(DN_COLUMNS) and len(rows) >= 2
+    edited = [
+        r.replace(",E2E_CT_New,", ",E2E_CT_Support,") if "8005550101" in r else r for r in rows
+    ]
+    edited = [r.replace("UPDATE,8005550100,1,,", "UPDATE,8005550100,1,Sales line,") for r in edited]
+    again = stack.post("\n".join([header, *edited]) + "\n", "numbers edited")
+    final = wait_for_final(stack.client, basic(), again)
+    assert final["jobState"] == 3, stack.log(again)
+    assert stack.log(again).rstrip().endswith("2 dialed numbers updated")
+
+    # Its revert: the two numbers back as they were.
+    reverted = stack.client.post(f"{again}/revert", json={}, headers=basic())
+    assert reverted.status_code == 201, reverted.get_data(as_text=True)
+    revert = reverted.headers["Location"].replace("http://localhost", "")
+    final = wait_for_final(stack.client, basic(), revert)
+    assert (final["jobType"], final["jobState"]) == (105, 3), stack.log(revert)
+    assert (
+        get(stack, "/unifiedconfig/config/bulkjob/templates/dialednumber").get_data(as_text=True)
+        == template
+    )

@@ -4,6 +4,7 @@ embedded filesystem broker."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import pty
@@ -315,7 +316,13 @@ def test_agent_template(stack: Stack, tmp_path: Path) -> None:
     assert [(r["operation"], r["userName"], r["password"]) for r in rows] == [
         ("UPDATE", "thirdone", "~")
     ]
-    assert bulkjob(stack, "template", "skillgroup").exit_code == 2
+    assert bulkjob(stack, "template", "inventory").exit_code == 2
+    with db.write() as conn:
+        factories.skill_group(conn, "SG_Command", peripheral_id=6002)
+    groups = json.loads(bulkjob(stack, "template", "skillgroup", "--json").stdout)
+    assert [(r["operation"], r["name"], r["peripheralId"]) for r in groups] == [
+        ("UPDATE", "SG_Command", "6002")
+    ]
 
 
 def test_delete(stack: Stack) -> None:
@@ -438,6 +445,20 @@ def test_submit_dry_run_and_revert_with_wait(stack: Stack) -> None:
     dry = bulkjob(stack, "submit", str(path), "--dry-run", "--wait", "--poll-interval", "0.1")
     assert dry.exit_code == 0, dry.stderr
     assert "dry run" in dry.stdout and "no changes were made" in dry.stdout
+    assert "plan  2 update" in dry.stdout  # the counts per action
+    listed = json.loads(bulkjob(stack, "list", "--json").stdout)
+    dry_id = max(int(j["refURL"].rsplit("/", 1)[1]) for j in listed if j.get("dryRun"))
+    planned = json.loads(bulkjob(stack, "plan", str(dry_id), "--json").stdout)
+    assert planned["counts"]["update"] == 2
+    assert planned["lines"][0]["changes"][0] == {
+        "field": "userName",
+        "before": names[0],
+        "after": f"{names[0]}@sso",
+    }
+    table = bulkjob(stack, "plan", str(dry_id), "--action", "update")
+    assert table.exit_code == 0 and f"{names[0]}@sso" in table.stdout
+    as_csv = bulkjob(stack, "plan", str(dry_id), "--csv")
+    assert as_csv.stdout.splitlines()[0] == "lineNumber,action,object,field,before,after,error"
     real = bulkjob(stack, "submit", str(path), "--wait", "--json", "--poll-interval", "0.1")
     assert real.exit_code == 0, real.stderr
     real_id = json.loads(real.stdout)["refURL"].rsplit("/", 1)[1]
@@ -452,3 +473,43 @@ def test_submit_dry_run_and_revert_with_wait(stack: Stack) -> None:
     again = bulkjob(stack, "revert", real_id)
     assert again.exit_code == 1
     assert "409 conflict: Job" in one_error_line(again)
+
+
+def test_submit_stop_after_failures_then_retry_a_corrected_file(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The real worker stops a job whose first chunk (50 lines) fails, before its last 10
+    lines; the retry of its results, corrected, runs every line on its original number."""
+    stack.ensure_worker()
+    names = stack.agents(60)
+    rows = [[n, "", "", "bad name" if i < 50 else f"{n}@sso"] for i, n in enumerate(names)]
+    path = stack.csv_file(rows)
+    wait = ["--wait", "--json", "--poll-interval", "0.1"]
+
+    stopped = bulkjob(stack, "submit", str(path), "--stop-after-failures", "3", *wait)
+
+    assert stopped.exit_code == 4, stopped.stderr  # Failed
+    job = json.loads(stopped.stdout)
+    assert (job["stopAfterFailures"], job["processedRecords"], job["failedRecords"]) == (3, 50, 50)
+    job_id = job["refURL"].rsplit("/", 1)[1]
+    results = tmp_path / "results.csv"
+    assert bulkjob(stack, "results", job_id, "-o", str(results)).exit_code == 0
+    with results.open(newline="") as text:
+        lines = list(csv.DictReader(text))
+    assert [r["outcome"] for r in lines[49:]] == ["failed"] + ["not processed"] * 10
+    for line in lines:
+        line["newUserName"] = f"{line['userName']}@sso"
+    corrected = tmp_path / "corrected.csv"
+    with corrected.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+
+    again = bulkjob(stack, "retry", job_id, "--file", str(corrected), *wait)
+
+    assert again.exit_code == 0, again.stderr
+    retried = json.loads(again.stdout)
+    assert retried["retryOf"]["refURL"].endswith(f"/bulkjob/{job_id}")
+    assert (retried["succeededRecords"], retried["stopAfterFailures"]) == (60, 3)
+    with stack.client() as client:
+        assert client.get(int(job_id)).retried_by == int(retried["refURL"].rsplit("/", 1)[1])

@@ -15,6 +15,7 @@ from app.db import db
 from app.db.models import Agent, Job, JobLine, JobState, table
 from app.jobs import downloads, engine
 from app.jobs import store as jobs
+from app.jobs.check import check_file
 from tests import factories
 from tests.conftest import PASSWORD, migrated_app
 
@@ -355,3 +356,43 @@ def test_release_hands_the_job_back_at_once(app: Flask) -> None:
     log = log_of(job_id)
     assert "Worker web-test stopping after line 3; the job will resume on another worker" in log
     assert "Job resumed on web-test after line 3" in log
+
+
+def _stopping(text: str, limit: int) -> int:
+    """A stored job that stops early once ``limit`` lines failed (docs/concepts.md)."""
+    with db.write() as conn:
+        checked = check_file(text.encode(), None, 3 * 1024 * 1024)
+        return jobs.create_job(conn, checked, "t", "admin", "web", stop_after_failures=limit)
+
+
+def test_stop_after_failures_ends_the_job_failed_before_its_next_chunk(app: Flask) -> None:
+    with db.write() as conn:
+        amy, cal = factories.agents(conn, ["amy", "cal"])
+    rows = [["amy", "", "", "amy@sso"], ["x1", "", "", ""], ["x2", "", "", ""], ["cal", "", "", ""]]
+    job_id = _stopping(factories.csv_text([*rows, ["x3", "", "", ""]]), 2)
+
+    # Line 3 fails in the first chunk, line 4 in the second: the third is not run.
+    assert run(app, job_id, chunk_size=2) == JobState.FAILED
+
+    job = job_row(job_id)
+    assert (job.processed_records, job.succeeded_records, job.failed_records) == (4, 2, 2)
+    assert agent_row(amy).sso_enabled and agent_row(cal).sso_enabled
+    log = log_of(job_id)
+    assert "Job stops early when 2 lines fail" in log
+    assert log[-3:] == [
+        "Job stopped early: 2 lines failed (stopAfterFailures is 2); "
+        "the lines after line 5 are not processed",
+        "Job failed due to errors",
+        "4 lines processed, 2 succeeded, 2 failed",
+    ]
+    results = b"".join(downloads.results(db.engine, job_id).body).decode().splitlines()
+    assert results[-1] == "x3,,,,6,not processed,,"
+
+
+def test_a_job_that_reaches_its_last_line_is_not_stopped(app: Flask) -> None:
+    with db.write() as conn:
+        factories.agents(conn, ["amy"])
+    job_id = _stopping(factories.csv_text([["amy", "", "", ""], ["x1", "", "", ""]]), 1)
+
+    assert run(app, job_id, chunk_size=2) == JobState.PARTIAL
+    assert not any(line.startswith("Job stopped early") for line in log_of(job_id))

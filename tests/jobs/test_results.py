@@ -16,7 +16,8 @@ from app.directory.agent_job import COLUMNS
 from app.jobs import downloads, engine
 from tests import factories
 from tests.conftest import basic
-from tests.directory.test_agent_job import agent_file, row, submitted
+from tests.directory.jobs import submitted
+from tests.directory.test_agent_job import agent_file, row
 
 BASE = "/unifiedconfig/config/bulkjob"
 

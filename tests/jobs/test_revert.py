@@ -180,7 +180,9 @@ def test_what_cannot_be_reverted_is_refused_and_nothing_is_created(any_db: Flask
     assert error["errorMessage"] == f"Job {queued} is already reverted by job {undo} (Queued)"
     status, error = refusal(client, undo)
     assert status == 400
-    assert "only SSO migration and Agent jobs can be reverted" in error["errorMessage"]
+    assert error["errorMessage"].endswith(
+        "only SSO migration, Agent, Call Type, Skill Group and Dialed Number jobs can be reverted"
+    )
 
 
 def test_a_revert_takes_a_description_in_json_or_xml(any_db: Flask) -> None:

@@ -1,5 +1,5 @@
 """The job types: an explicit list of the modules that define them, each holding one
-``JOB_TYPE``.
+``JOB_TYPE`` (or several, as ``JOB_TYPES``).
 
 The list names modules rather than importing them, so that this package (and the engine above
 it) never imports a domain that builds on jobs: SCIM's bulk type lives with SCIM
@@ -16,8 +16,12 @@ from app.exceptions import InvalidInput
 from app.jobs.types.base import Extra, JobType, Outcome, Record, Run
 
 TYPE_MODULES = (
+    "app.directory.dialed_number_job",  # 1: Dialed Number
     "app.directory.agent_job",  # 2: Agent
     "app.directory.agent_revert",  # 102: the revert of an agent job
+    "app.directory.call_type_job",  # 3: Call Type
+    "app.directory.skill_group_job",  # 4: Skill Group
+    "app.directory.object_revert",  # 103, 104, 105: the reverts of 3, 4 and 1 (JOB_TYPES)
     "app.jobs.types.sso",  # 5: SSO migration
     "app.jobs.types.sso_revert",  # 101: the revert of an SSO migration
     "app.scim.bulkjob",  # 100: SCIM bulk request
@@ -27,7 +31,10 @@ TYPE_MODULES = (
 @cache
 def registry() -> dict[int, JobType]:
     """Every job type by code, in code order."""
-    types = [importlib.import_module(name).JOB_TYPE for name in TYPE_MODULES]
+    types: list[JobType] = []
+    for name in TYPE_MODULES:
+        module = importlib.import_module(name)
+        types += getattr(module, "JOB_TYPES", None) or [module.JOB_TYPE]
     return {job_type.code: job_type for job_type in sorted(types, key=lambda t: t.code)}
 
 

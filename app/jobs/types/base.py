@@ -3,6 +3,7 @@ the log, how a chunk of records is applied, and what a job of the type offers fo
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,20 @@ class Run:
     # Called now and then by long work outside a chunk's transaction (:meth:`JobType.prepare`):
     # renews the job's lease when it is due, so no other worker takes the job meanwhile.
     keep_alive: Callable[[], None] = lambda: None
+    # The job's ``stopAfterFailures`` (docs/concepts.md, "Stop early"), if it has one.
+    stop_after_failures: int | None = None
+
+    def failed_enough(self, failed: int, last_line: int) -> bool:
+        """Whether ``failed`` lines reach ``stop_after_failures``: then the job stops before
+        its next chunk (``stopped`` says why) and ends Failed."""
+        limit = self.stop_after_failures
+        if limit is None or failed < limit:
+            return False
+        self.stopped = (
+            f"{failed} {self.unit}s failed (stopAfterFailures is {limit}); "
+            f"the {self.unit}s after {self.unit} {last_line} are not processed"
+        )
+        return True
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,15 @@ class JobType(ABC):
         """(A type whose ``reverts`` is set.) The file of the revert of job ``job_id``: what
         its lines changed, in the order to put it back."""
         raise NotImplementedError(f"{self.name} jobs revert no other job")
+
+    def plan_changes(self, detail: str | None) -> list[tuple[str, str, str]]:
+        """The fields a dry run's line would change, as (column, before, after), from the
+        record it kept (``job_lines.detail``; docs/concepts.md, "Plan"). By default the record's
+        ``changes``, if it is a JSON object that has them."""
+        if not detail or not detail.startswith("{"):
+            return []
+        found = json.loads(detail).get("changes") or []
+        return [(str(f), str(b), str(a)) for f, b, a in found]
 
     def summary(self, conn: Connection, job_id: int, dry_run: bool) -> str | None:
         """One more log line after the job's counts (what its lines created, updated and

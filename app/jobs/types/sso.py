@@ -8,6 +8,7 @@ record by record under row locks, so the database, not timing, decides every rec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -74,6 +75,14 @@ class SsoMigration(CsvJobType):
     columns = ("userName", "firstName", "lastName", "newUserName")
     logged_columns = ("userName", "newUserName")
     dry_runs = True
+
+    def plan_changes(self, detail: str | None) -> list[tuple[str, str, str]]:
+        """A line's record (its agent, user name before and after): what the plan shows."""
+        if not detail:
+            return []
+        _agent, old, new, _stamp = json.loads(detail)
+        changed = [("userName", str(old), str(new))] if old != new else []
+        return [*changed, ("ssoEnabled", "false", "true")]
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         if run.dry_run:

@@ -24,7 +24,9 @@ def show_plan(plan: dict[str, Any], lines: bool = True) -> None:
     console.print(f"[bold]plan[/bold]  {counts or 'no lines'}")
     for made in plan["creates"]:
         kind = made["kind"].rsplit("/", 1)[-1]
-        console.print(f"  would create {kind} {made['name']} (line {made['lineNumber']})")
+        close = made.get("closeTo")
+        warning = f" [red]a small edit away from {' and '.join(close)}[/red]" if close else ""
+        console.print(f"  would create {kind} {made['name']} (line {made['lineNumber']}){warning}")
     if not lines:
         return
     table = Table(box=None, header_style="bold")

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 
 import httpx
 
-from app.client_model import TEMPLATES, ApiError, BulkJobError, Job, JobState, Page, epoch_ms
+from app.client_downloads import Downloads
+from app.client_model import ApiError, BulkJobError, Job, JobState, Page, epoch_ms
 
 KEEP = object()
 """``update(start_after=KEEP)`` (the default) leaves the start time as it is."""
@@ -49,10 +50,7 @@ RETRY_STATUSES = frozenset({429, 503})
 USER_AGENT = "bulkjob-client/0.1"
 
 
-Destination = IO[bytes] | str | Path
-
-
-class Client:
+class Client(Downloads):
     """The bulkjob API over HTTP, authenticated with a bearer token (or HTTP Basic).
 
     ``url`` is the service's address (``http://host:8000``; a URL ending in
@@ -342,78 +340,6 @@ class Client:
         """Delete a finished job with its file and log."""
         self._send("DELETE", f"bulkjob/{int(job_id)}")
 
-    # --- downloads ---------------------------------------------------------------------------
-
-    def log(self, job_id: int) -> str:
-        """The whole log as text (use :meth:`download_log` to stream a large one)."""
-        return self._send("GET", f"bulkjob/{int(job_id)}/log").text
-
-    def download_log(self, job_id: int, to: Destination) -> int:
-        """Stream the job's log into ``to`` (a binary file or a path); return bytes written."""
-        return self._download(f"bulkjob/{int(job_id)}/log", to)
-
-    def download_csv(self, job_id: int, to: Destination) -> int:
-        """Stream the file as uploaded, byte for byte."""
-        return self._download(f"bulkjob/{int(job_id)}/csv", to)
-
-    def download_results(self, job_id: int, to: Destination) -> int:
-        """Stream a finished job's results: every line's original columns plus ``lineNumber``,
-        ``outcome``, ``refURL`` and ``error``."""
-        return self._download(f"bulkjob/{int(job_id)}/results", to)
-
-    def plan(self, job_id: int, action: str | None = None) -> dict[str, Any]:
-        """A finished dry run's plan: ``counts`` per action, the objects it would ``create``
-        and its ``lines`` (each with its action, object, changed fields and error); ``action``:
-        only the lines of that action."""
-        params = {"action": action} if action else None
-        return self._json("GET", f"bulkjob/{int(job_id)}/plan", params=params)
-
-    def download_plan(self, job_id: int, to: Destination) -> int:
-        """Stream a finished dry run's plan as CSV, a row per changed field."""
-        return self._download(f"bulkjob/{int(job_id)}/plan", to, headers={"Accept": "text/csv"})
-
-    def download_failed(self, job_id: int, to: Destination) -> int:
-        """Stream the failed rows (the original columns plus ``lineNumber`` and ``error``)."""
-        return self._download(f"bulkjob/{int(job_id)}/failed", to)
-
-    def download_template(
-        self,
-        to: Destination,
-        *,
-        kind: str = "ssomigration",
-        peripheral_id: int | None = None,
-        team_id: int | None = None,
-        start_index: int | None = None,
-    ) -> int:
-        """Stream a template (``kind``: ``ssomigration``, the agents not yet on SSO; ``agent``,
-        the agents as an agent file, 12,000 from ``start_index``, optionally for one peripheral
-        and/or team; ``skillgroup``, ``calltype`` or ``dialednumber``, those objects as their
-        file, 12,000 from ``start_index``)."""
-        if kind not in TEMPLATES:
-            raise ValueError(f"kind must be one of {', '.join(TEMPLATES)}, not {kind!r}")
-        terms = []
-        if peripheral_id is not None:
-            terms.append(f"peripheralId:{int(peripheral_id)}")
-        if team_id is not None:
-            terms.append(f"agentTeamId:{int(team_id)}")
-        params = {"q": " ".join(terms)} if terms else {}
-        if start_index is not None:
-            params["startIndex"] = str(int(start_index))
-        return self._download(f"bulkjob/templates/{kind}", to, params=params or None)
-
-    def _download(
-        self,
-        path: str,
-        to: Destination,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> int:
-        with self._stream("GET", path, params=params, headers=headers) as response:
-            if isinstance(to, str | Path):
-                with open(to, "wb") as out:
-                    return _copy(response, out)
-            return _copy(response, to)
-
     # --- HTTP --------------------------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -499,11 +425,3 @@ def _reason(exc: Exception) -> str:
     if "] " in text and text.startswith("[Errno"):
         text = text.split("] ", 1)[1]
     return " ".join(text.split())
-
-
-def _copy(response: httpx.Response, out: IO[bytes]) -> int:
-    written = 0
-    for chunk in response.iter_bytes():
-        out.write(chunk)
-        written += len(chunk)
-    return written

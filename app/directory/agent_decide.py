@@ -30,6 +30,7 @@ from app.directory.agent_state import (
 )
 from app.directory.cells import KEEP, RowError
 from app.directory.names import name_key
+from app.directory.near import did_you_mean
 from app.exceptions import InvalidInput
 from app.jobs.types.base import Record
 
@@ -239,7 +240,8 @@ def _peripheral_of_new(chunk: Chunk, value: dict[str, str]) -> int:
 def _desk_settings(chunk: Chunk, name: str) -> int:
     found = chunk.desk_settings.get(name_key(name or DEFAULT_DESK_SETTINGS))
     if found is None:
-        raise RowError("agentDeskSettingsName", f"{name} does not exist")
+        known = (named.name for named in chunk.desk_settings.values())
+        raise RowError("agentDeskSettingsName", f"{name} does not exist{did_you_mean(name, known)}")
     return found.id
 
 
@@ -248,7 +250,8 @@ def _department(chunk: Chunk, name: str) -> int | None:
         return None
     found = chunk.departments.get(name_key(name))
     if found is None:
-        raise RowError("departmentName", f"{name} does not exist")
+        known = (named.name for named in chunk.departments.values())
+        raise RowError("departmentName", f"{name} does not exist{did_you_mean(name, known)}")
     return found.id
 
 

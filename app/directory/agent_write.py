@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.db.sql import execute_many, now_ms, sql
-from app.directory import cells, objects
+from app.directory import cells, near, objects
 from app.directory.agent_state import (
     BOOLEAN,
     CISCO_VOICE,
@@ -44,6 +44,8 @@ class Settled:
     plan: Plan
     word: str  # objects.CREATED, UPDATED, DELETED or UNCHANGED
     new_objects: list[tuple[objects.Kind, int, str]] = field(default_factory=list)
+    # A new object's name -> the existing names a small edit away (app/directory/near.py).
+    close: dict[str, list[str]] = field(default_factory=dict)
 
 
 def settle(chunk: Chunk, plan: Plan) -> Settled:
@@ -117,6 +119,11 @@ def _provide(
     if name_key(name) in known:
         return
     provisional = chunk.provisional_id()
+    names = near.existing(chunk.conn, chunk.run.memo, kind)
+    close = near.near(name, names)
+    if close:
+        settled.close[name] = close
+    near.made(chunk.run.memo, kind, name)
     known[name_key(name)] = Named(provisional, name, **columns)
     chunk.pending[provisional] = NewObject(kind, {"name": name, **columns})
     settled.new_objects.append((kind, provisional, name))
@@ -163,6 +170,8 @@ def would(settled: Settled) -> str:
     messages = []
     for kind, _provisional, name in settled.new_objects:
         messages.append(objects.said_named(objects.CREATED, kind, name))
+        if name in settled.close:
+            messages.append(near.warning(name, settled.close[name]))
     plan = settled.plan
     agent = plan.after if plan.after is not None else plan.before
     assert agent is not None
@@ -184,11 +193,13 @@ _OPERATIONS = {
 def _said(settled: Settled, made: dict[int, int]) -> tuple[str, str | None]:
     messages: list[str] = []
     created: dict[str, list[int]] = {}
-    for kind, provisional, _name in settled.new_objects:
+    for kind, provisional, name in settled.new_objects:
         object_id = made.get(provisional)
         if object_id is not None:  # else another transaction made it first
             created.setdefault(kind.segment, []).append(object_id)
             messages.append(objects.said(objects.CREATED, kind, object_id))
+            if name in settled.close:
+                messages.append(near.warning(name, settled.close[name]))
     plan = settled.plan
     agent = plan.after if plan.after is not None else plan.before
     assert agent is not None

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.models import JobLine, table
 from app.db.sql import now_ms
-from app.directory import cells, objects
+from app.directory import cells, near, objects
 from app.directory.cells import KEEP, RowError
 from app.directory.names import name_key
 from app.directory.object_state import (
@@ -144,7 +144,7 @@ class ObjectJob(CsvJobType):
                 change = self.decide(view, row)
             except RowError as exc:
                 return Outcome(line, False, str(exc))
-            said = self._would(change)
+            said = self._would(view, change)
             planned = self._planned(view, change)
             view.settle(self.spec, change)
             return Outcome(line, True, said, planned)
@@ -164,11 +164,18 @@ class ObjectJob(CsvJobType):
         savepoint.commit()
         return Outcome(line, True, said, detail)
 
-    def _would(self, change: Change) -> str:
-        said = [
-            objects.said_named(objects.CREATED, new.spec.kind, str(new.values["name"]))
-            for new in change.implicit
-        ]
+    def _close(self, view: View, new: Implicit) -> list[str]:
+        """The warning for a new object a small edit away from an existing one, if it is."""
+        kind, name = new.spec.kind, str(new.values["name"])
+        close = near.near(name, near.existing(view.conn, view.run.memo, kind))
+        near.made(view.run.memo, kind, name)
+        return [near.warning(name, close)] if close else []
+
+    def _would(self, view: View, change: Change) -> str:
+        said = []
+        for new in change.implicit:
+            said.append(objects.said_named(objects.CREATED, new.spec.kind, str(new.values["name"])))
+            said += self._close(view, new)
         target = change.after if change.after is not None else change.before
         assert target is not None
         if target.id <= 0:
@@ -203,6 +210,7 @@ class ObjectJob(CsvJobType):
                 new_id = found.id
             else:
                 said.append(objects.said(objects.CREATED, new.spec.kind, new_id))
+                said += self._close(view, new)
                 created.setdefault(new.spec.kind.segment, []).append(new_id)
             assert change.after is not None
             change.after.values[new.column] = new_id

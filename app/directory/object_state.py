@@ -14,9 +14,12 @@ from app.db.sql import sql
 from app.directory import cells, objects
 from app.directory.cells import KEEP, RowError
 from app.directory.names import name_key
+from app.directory.near import did_you_mean
 from app.directory.new_agents import default_peripheral, peripheral_exists
 from app.exceptions import InvalidInput
 from app.jobs.types.base import Run
+
+domains = objects.MEDIA_ROUTING_DOMAIN.table
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,11 @@ class View:
                 sql(self.conn, "SELECT id FROM media_routing_domains WHERE name_key = ?"), (key,)
             ).first()
             if found is None:
-                raise RowError(field_name, f"The media routing domain does not exist: {value}")
+                known = self.conn.execute(select(domains.c.name)).scalars()
+                raise RowError(
+                    field_name,
+                    f"The media routing domain does not exist: {value}{did_you_mean(value, known)}",
+                )
             self._domains[key] = int(found[0])
         return self._domains[key]
 

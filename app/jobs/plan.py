@@ -53,6 +53,7 @@ class PlanLine:
     object: str = ""
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     creates: list[tuple[str, str]] = field(default_factory=list)  # (kind's path, name)
+    close: dict[str, list[str]] = field(default_factory=dict)  # a new name -> names near it
     error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,25 +63,37 @@ class PlanLine:
         if self.changes:
             found["changes"] = [{"field": f, "before": b, "after": a} for f, b, a in self.changes]
         if self.creates:
-            found["creates"] = [{"kind": k, "name": n} for k, n in self.creates]
+            found["creates"] = [
+                {"kind": k, "name": n, **({"closeTo": self.close[n]} if n in self.close else {})}
+                for k, n in self.creates
+            ]
         if self.error:
             found["error"] = self.error
         return found
 
 
-def _said(message: str) -> tuple[str, str, list[tuple[str, str]]]:
-    """(action, object, what it creates first) of a succeeded line's log."""
+_CLOSE = re.compile(r"^Warning: (.+) is a small edit away from the existing (.+)$")
+
+
+def _said(message: str) -> tuple[str, str, list[tuple[str, str]], dict[str, list[str]]]:
+    """(action, object, what it creates first, the names near those) of a succeeded line's
+    log."""
     parts = message.split("\n")
     creates = []
+    close = {}
     for part in parts[:-1]:
         found = _SAID.match(part)
         if found is not None and found.group(3) is not None:
             creates.append((found.group(2), found.group(3)))
+        warned = _CLOSE.match(part)
+        if warned is not None:
+            close[warned.group(1)] = warned.group(2).split(" and ")
     last = _SAID.match(parts[-1])
     if last is None:
-        return "update", "", creates
+        return "update", "", creates, close
     action = _ACTION[last.group(1)]
-    return action, last.group(3) if last.group(3) is not None else last.group(2), creates
+    target = last.group(3) if last.group(3) is not None else last.group(2)
+    return action, target, creates, close
 
 
 def _check(engine: Engine, job_id: int) -> jobtypes.JobType:
@@ -121,9 +134,9 @@ def _lines(engine: Engine, job_id: int, job_type: jobtypes.JobType) -> Iterator[
             if not row.ok:
                 yield PlanLine(row.line_number, "fail", error=row.message)
                 continue
-            action, target, creates = _said(row.message)
+            action, target, creates, close = _said(row.message)
             changes = job_type.plan_changes(row.detail) if action != "unchanged" else []
-            yield PlanLine(row.line_number, action, target, changes, creates)
+            yield PlanLine(row.line_number, action, target, changes, creates, close)
 
 
 def summary(planned: Sequence[PlanLine]) -> dict[str, Any]:
@@ -131,14 +144,21 @@ def summary(planned: Sequence[PlanLine]) -> dict[str, Any]:
     the first line that creates it)."""
     counts = Counter(line.action for line in planned)
     creates: dict[tuple[str, str], int] = {}
+    close: dict[str, list[str]] = {}
     for line in planned:
+        close.update(line.close)
         for kind, name in line.creates:
             creates.setdefault((kind, name.lower()), line.line_number)
     names = {(kind, name.lower()): name for line in planned for kind, name in line.creates}
     return {
         "counts": {action: counts.get(action, 0) for action in ACTIONS},
         "creates": [
-            {"kind": kind, "name": names[(kind, key)], "lineNumber": number}
+            {
+                "kind": kind,
+                "name": names[(kind, key)],
+                "lineNumber": number,
+                **({"closeTo": close[names[(kind, key)]]} if names[(kind, key)] in close else {}),
+            }
             for (kind, key), number in creates.items()
         ],
     }

@@ -91,7 +91,7 @@ def test_the_client_imports_nothing_else_of_the_application() -> None:
             else:
                 assert top in sys.stdlib_module_names or top == "httpx", f"{module} imports {name}"
     # docs/command.md ("The Python client") names the files a script carries when it copies the client.
-    assert modules == {"app.client", "app.client_model"}
+    assert modules == {"app.client", "app.client_downloads", "app.client_model"}
 
 
 def test_create_get_wait_and_download(app: Flask, api: Client) -> None:

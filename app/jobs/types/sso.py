@@ -8,6 +8,7 @@ record by record under row locks, so the database, not timing, decides every rec
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -85,6 +86,9 @@ class SsoMigration(CsvJobType):
         return [*changed, ("ssoEnabled", "false", "true")]
 
     def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
+        return _suggested(conn, self._apply(conn, records, run))
+
+    def _apply(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
         if run.dry_run:
             return dry_run_chunk(conn, records, run)
         savepoint = conn.begin_nested()
@@ -225,6 +229,35 @@ def _decide(
     # What the line changes, from and to: what a revert puts back (docs/concepts.md, "Revert").
     detail = change_detail(agent.id, agent.user_name, new_name, agent.change_stamp + 1)
     return Outcome(line, True, f"Updated {agent_path(agent.id)}", detail), agent, new_name
+
+
+# Near misses ------------------------------------------------------------------------------
+
+_MISSING = "userName: The specified agent userName does not exist: "
+_SHARING = (
+    "SELECT user_name FROM agents WHERE user_name_key >= ? AND user_name_key < ? "
+    "ORDER BY user_name_key LIMIT 1000"
+)
+
+
+def _suggested(conn: Connection, outcomes: list[Outcome]) -> list[Outcome]:
+    """A user name that does not exist, answered with the closest existing ones among those
+    that share its first three characters (docs/concepts.md, "Near misses")."""
+    found = []
+    for outcome in outcomes:
+        if outcome.ok or not outcome.message.startswith(_MISSING):
+            found.append(outcome)
+            continue
+        name = outcome.message[len(_MISSING) :]
+        prefix = name.lower()[:3]
+        rows = conn.exec_driver_sql(sql(conn, _SHARING), (prefix, prefix + "\uffff")).scalars()
+        by_key = {str(user_name).lower(): str(user_name) for user_name in rows}
+        close = difflib.get_close_matches(name.lower(), list(by_key), n=3, cutoff=0.75)
+        if close:
+            said = " or ".join(by_key[key] for key in close)
+            outcome = replace(outcome, message=f"{outcome.message} (did you mean {said}?)")
+        found.append(outcome)
+    return found
 
 
 # The dry run --------------------------------------------------------------------------------

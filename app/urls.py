@@ -47,3 +47,13 @@ def department_path(department_id: object) -> str:
 def media_routing_domain_path(domain_id: object) -> str:
     """``/unifiedconfig/config/mediaroutingdomain/1``"""
     return f"{API_BASE}/mediaroutingdomain/{domain_id}"
+
+
+def call_type_path(call_type_id: object) -> str:
+    """``/unifiedconfig/config/calltype/5``"""
+    return f"{API_BASE}/calltype/{call_type_id}"
+
+
+def dialed_number_path(dialed_number_id: object) -> str:
+    """``/unifiedconfig/config/dialednumber/8``"""
+    return f"{API_BASE}/dialednumber/{dialed_number_id}"

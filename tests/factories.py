@@ -16,7 +16,9 @@ from app.db.models import (
     AgentSkillGroup,
     AgentTeam,
     Attribute,
+    CallType,
     Department,
+    DialedNumber,
     MediaRoutingDomain,
     Peripheral,
     SkillGroup,
@@ -142,6 +144,33 @@ def department(conn: Connection, name: str, **extra: Any) -> int:
 
 def media_routing_domain(conn: Connection, name: str, **extra: Any) -> int:
     return _named(conn, MediaRoutingDomain, name, **extra)
+
+
+def call_type(conn: Connection, name: str, **extra: Any) -> int:
+    return _named(conn, CallType, name, **extra)
+
+
+def dialed_number(
+    conn: Connection,
+    string: str,
+    *,
+    routing_type: int = 1,
+    media_routing_domain_id: int = 1,
+    **extra: Any,
+) -> int:
+    """A dialed number (External Voice on the schema's Cisco_Voice unless told); returns its id.
+    Its keys as docs/directory.md says: External Voice and Post Call Survey share one."""
+    key = string.lower()
+    numbers = table(DialedNumber)
+    statement = insert(numbers).values(
+        dialed_number_string=string,
+        string_key=key,
+        routing_type=routing_type,
+        voice_key=key if routing_type in (1, 7) else None,
+        media_routing_domain_id=media_routing_domain_id,
+        **extra,
+    )
+    return int(conn.execute(statement.returning(numbers.c.id)).scalar_one())
 
 
 def member(conn: Connection, agent_id: int, skill_group_id: int) -> None:

@@ -1,6 +1,6 @@
 """The contact-center directory beside /agent (read-only; docs/directory.md): /skillgroup,
-/agentteam, /attribute, /agentdesksetting, /department and /mediaroutingdomain, each a list
-(startIndex, resultsPerPage, q, sort) and one object by id."""
+/agentteam, /attribute, /agentdesksetting, /department, /mediaroutingdomain, /calltype and
+/dialednumber, each a list (startIndex, resultsPerPage, q, sort) and one object by id."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from app.api.auth import roles
 from app.api.paging import read_only_list
 from app.api.representation import render, wants_json
 from app.db import db
-from app.directory import attributes, named, skill_groups, teams
+from app.directory import attributes, call_types, dialed_numbers, named, skill_groups, teams
 
 
 def _one(
@@ -125,4 +125,39 @@ def get_media_routing_domain(domain_id: int) -> Response:
         domain_id,
         shown.media_routing_domain_schema,
         "mediaRoutingDomain",
+    )
+
+
+@bp.get("/calltype", strict_slashes=False)
+@roles(*READ_DIRECTORY)
+def list_call_types() -> Response:
+    """One page of call types, each with its number of dialed numbers."""
+    return read_only_list(call_types.list_call_types, shown.call_types_schema, "callTypes")
+
+
+@bp.get("/calltype/<id:call_type_id>", strict_slashes=False)
+@roles(*READ_DIRECTORY)
+def get_call_type(call_type_id: int) -> Response:
+    """One call type."""
+    return _one(call_types.get_call_type, call_type_id, shown.call_type_schema, "callType")
+
+
+@bp.get("/dialednumber", strict_slashes=False)
+@roles(*READ_DIRECTORY)
+def list_dialed_numbers() -> Response:
+    """One page of dialed numbers."""
+    return read_only_list(
+        dialed_numbers.DIALED_NUMBERS.list_page, shown.dialed_numbers_schema, "dialedNumbers"
+    )
+
+
+@bp.get("/dialednumber/<id:dialed_number_id>", strict_slashes=False)
+@roles(*READ_DIRECTORY)
+def get_dialed_number(dialed_number_id: int) -> Response:
+    """One dialed number, with its call type and media routing domain."""
+    return _one(
+        dialed_numbers.DIALED_NUMBERS.get,
+        dialed_number_id,
+        shown.dialed_number_schema,
+        "dialedNumber",
     )

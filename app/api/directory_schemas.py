@@ -1,5 +1,6 @@
 """The contact-center directory's representations (docs/directory.md), as Cisco's: agents, skill
-groups, agent teams, attributes, agent desk settings, departments, media routing domains.
+groups, agent teams, attributes, agent desk settings, departments, media routing domains, call
+types and dialed numbers.
 
 Dump schemas only (the directory is read-only through the API), built like app/api/schemas.py's:
 rows or mappings in, None left out. An object names another by a reference, ``{refURL, name}``.
@@ -18,8 +19,10 @@ from app.urls import (
     API_BASE,
     agent_path,
     attribute_path,
+    call_type_path,
     department_path,
     desk_setting_path,
+    dialed_number_path,
     media_routing_domain_path,
     skill_group_path,
     team_path,
@@ -189,6 +192,31 @@ MediaRoutingDomainSchema = _named(
     type=fields.String(),
     service_level_threshold=fields.Integer(data_key="serviceLevelThreshold"),
 )
+CallTypeSchema = _named(
+    "CallTypeSchema",
+    call_type_path,
+    with_id=True,
+    service_level_threshold=fields.Integer(data_key="serviceLevelThreshold"),
+    service_level_type=fields.Integer(data_key="serviceLevelType"),
+    department=Reference(department_path, key="department"),
+    dialed_number_count=_count("dialedNumberCount"),
+)
+
+
+class DialedNumberSchema(_DumpSchema):
+    """A dialed number: no name of its own, its string and routing type name it."""
+
+    ref_url = fields.Function(lambda obj: dialed_number_path(_get(obj, "id")), data_key="refURL")
+    change_stamp = fields.Integer(data_key="changeStamp")
+    dialed_number_string = fields.String(data_key="dialedNumberString")
+    routing_type = fields.Integer(data_key="routingType")
+    description = fields.String()
+    call_type = Reference(call_type_path, key="call_type", data_key="callType")
+    media_routing_domain = Reference(
+        media_routing_domain_path, key="media_routing_domain", data_key="mediaRoutingDomain"
+    )
+    department = Reference(department_path, key="department")
+
 
 # Ready-made instances (see app/api/schemas.py): one object, and a page of them.
 agent_schema = AgentSchema()
@@ -205,3 +233,7 @@ department_schema = DepartmentSchema()
 departments_schema = DepartmentSchema(many=True)
 media_routing_domain_schema = MediaRoutingDomainSchema()
 media_routing_domains_schema = MediaRoutingDomainSchema(many=True)
+call_type_schema = CallTypeSchema()
+call_types_schema = CallTypeSchema(many=True)
+dialed_number_schema = DialedNumberSchema()
+dialed_numbers_schema = DialedNumberSchema(many=True)

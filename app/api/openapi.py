@@ -82,6 +82,14 @@ DIRECTORY = (
         directory.MediaRoutingDomainSchema,
         "media routing domain",
     ),
+    ("calltype", "CallType", "callTypes", directory.CallTypeSchema, "call type"),
+    (
+        "dialednumber",
+        "DialedNumber",
+        "dialedNumbers",
+        directory.DialedNumberSchema,
+        "dialed number",
+    ),
 )
 
 

@@ -47,6 +47,8 @@ LIST_ITEMS: dict[str, str] = {
     "agentDeskSettings": "agentDeskSetting",
     "departments": "department",
     "mediaRoutingDomains": "mediaRoutingDomain",
+    "callTypes": "callType",
+    "dialedNumbers": "dialedNumber",
     "supervisors": "supervisor",
     "agentAttributes": "agentAttribute",
     "supervisorTeams": "supervisorTeam",

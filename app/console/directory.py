@@ -1,8 +1,11 @@
-"""The "Directory" pages: look up an agent, team, skill group or attribute and see who is in it.
+"""The "Directory" pages: look up an agent, team, skill group, attribute, call type or dialed
+number and see who or what is in it.
 
-Everything is read through the services the API's /agent, /agentteam, /skillgroup and /attribute
-use (app/directory), with the same search (``q``), sort and paging, so a page finds and refuses
-exactly what the API does (an attribute's agents: :func:`app.directory.attributes.holders`)."""
+Everything is read through the services the API's /agent, /agentteam, /skillgroup, /attribute,
+/calltype and /dialednumber use (app/directory), with the same search (``q``), sort and paging,
+so a page finds and refuses exactly what the API does (an attribute's agents:
+:func:`app.directory.attributes.holders`; a call type's dialed numbers: /dialednumber's
+``callTypeId:`` filter)."""
 
 from __future__ import annotations
 
@@ -19,8 +22,17 @@ from app.console import bp
 from app.console.auth import current, page
 from app.console.jobs import Pager
 from app.db import db, listing
-from app.directory import agents, attributes, named, skill_groups, teams
+from app.directory import (
+    agents,
+    attributes,
+    call_types,
+    dialed_numbers,
+    named,
+    skill_groups,
+    teams,
+)
 from app.directory.agent_state import BOOLEAN, PROFICIENCY
+from app.directory.dialed_number_job import ROUTING_TYPES
 from app.exceptions import InvalidInput, NotFound
 
 Reader = Callable[
@@ -28,7 +40,7 @@ Reader = Callable[
 ]
 """One page of a kind: (conn, page, q, sort) -> (rows, total, start), as the API reads it."""
 
-HOLDERS_PER_PAGE = 100
+HOLDERS_PER_PAGE = 100  # an attribute's agents, a call type's dialed numbers
 DATA_TYPES = {BOOLEAN: "Boolean", PROFICIENCY: "Proficiency"}
 
 
@@ -73,6 +85,21 @@ KINDS = {
         attributes.ATTRIBUTES.search,
         "the name or description",
     ),
+    "calltypes": Listing(
+        "Call types",
+        "call types",
+        call_types.list_call_types,
+        call_types.CALL_TYPES.search,
+        "the name or description",
+    ),
+    "dialednumbers": Listing(
+        "Dialed numbers",
+        "dialed numbers",
+        dialed_numbers.DIALED_NUMBERS.list_page,
+        dialed_numbers.DIALED_NUMBERS.search,
+        "the dialed number string or description",
+        by="dialedNumberString",
+    ),
 }
 DEFAULT_KIND = "agents"
 
@@ -96,7 +123,8 @@ def _sort_links(sort: str | None, fields: Sequence[str]) -> dict[str, tuple[str,
 @bp.get("/directory")
 @page(*READ_DIRECTORY)
 def directory_page() -> tuple[str, int]:
-    """One page of agents, teams, skill groups or attributes (``kind``), with the API's search
+    """One page of agents, teams, skill groups, attributes, call types or dialed numbers
+    (``kind``), with the API's search
     (``q``), sort and paging; a refused ``q``, ``sort`` or ``kind`` is shown on the page (400)."""
     kind = request.args.get("kind") or DEFAULT_KIND
     q, sort = request.args.get("q"), request.args.get("sort")
@@ -178,10 +206,37 @@ def directory_attribute(attribute_id: int) -> str:
     )
 
 
+@bp.get("/directory/calltypes/<id:call_type_id>")
+@page(*READ_DIRECTORY)
+def directory_call_type(call_type_id: int) -> str:
+    """One call type with its dialed numbers (100 a page), found as /dialednumber's
+    ``callTypeId:`` filter finds them."""
+    page_ = listing.parse_page(request.args.get("startIndex"), str(HOLDERS_PER_PAGE))
+    with db.read() as conn:
+        call_type = call_types.get_call_type(conn, call_type_id)
+        rows, total, start = dialed_numbers.DIALED_NUMBERS.list_page(
+            conn, page_, f"callTypeId:{call_type_id}", "dialedNumberString"
+        )
+    pager = Pager(start, HOLDERS_PER_PAGE, total, len(rows))
+    return render_template(
+        "directory_call_type.html", call_type=call_type, numbers=rows, paging=pager
+    )
+
+
+@bp.get("/directory/dialednumbers/<id:dialed_number_id>")
+@page(*READ_DIRECTORY)
+def directory_dialed_number(dialed_number_id: int) -> str:
+    """One dialed number with its routing type, call type and media routing domain."""
+    with db.read() as conn:
+        number = dialed_numbers.DIALED_NUMBERS.get(conn, dialed_number_id)
+    return render_template("directory_dialed_number.html", number=number)
+
+
 @bp.context_processor
 def directory_helpers() -> dict[str, Any]:
     principal = current()
     return {
         "can_read_directory": principal is not None and principal.role in READ_DIRECTORY,
         "data_type_name": lambda code: DATA_TYPES.get(code, str(code)),
+        "routing_type_name": lambda code: ROUTING_TYPES.get(code, str(code)),
     }

@@ -1,6 +1,6 @@
 """A realistic demo directory: peripherals, teams, agents and supervisors, and the contact-center
-directory around them (skill groups, attributes, agent desk settings, departments; agents'
-memberships, attribute values and supervised teams)."""
+directory around them (skill groups, attributes, agent desk settings, departments, call types and
+dialed numbers; agents' memberships, attribute values and supervised teams)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from app.db.models import (
     AgentSkillGroup,
     AgentTeam,
     Attribute,
+    CallType,
     Department,
+    DialedNumber,
     MediaRoutingDomain,
     Peripheral,
     SkillGroup,
@@ -25,6 +27,7 @@ from app.db.models import (
 )
 from app.db.sql import ids_after_explicit, insert_rows, is_postgres
 from app.directory.demo_names import FIRST_NAMES, LAST_NAMES
+from app.directory.demo_routing import load_routing
 from app.exceptions import OutOfRange
 
 MAX_AGENTS = 1_000_000
@@ -51,6 +54,7 @@ domains = table(MediaRoutingDomain)
 agent_skill_groups = table(AgentSkillGroup)
 agent_attributes = table(AgentAttribute)
 team_supervisors = table(TeamSupervisor)
+call_types, dialed_numbers = table(CallType), table(DialedNumber)
 
 TEAM_AREAS = (
     "Sales",
@@ -126,6 +130,8 @@ _COUNTED: tuple[tuple[str, str, Table, ColumnElement[bool] | None], ...] = (
         desk_settings.c.id != DEFAULT_DESK_SETTINGS_ID,
     ),
     ("departments", "departments", departments, None),
+    ("call_types", "call types", call_types, None),
+    ("dialed_numbers", "dialed numbers", dialed_numbers, None),
 )
 
 
@@ -133,7 +139,8 @@ def load_demo(
     conn: Connection, agents: int, seed: int = 1, replace: bool = False
 ) -> dict[str, Any]:
     """Load ``agents`` demo agents (and 5 peripherals, 40 teams, 50 skill groups, 5 attributes,
-    2 agent desk settings besides the default, 2 departments) into an empty directory.
+    2 agent desk settings besides the default, 2 departments, 6 call types, 9 dialed numbers)
+    into an empty directory.
 
     A directory that already holds anything is left alone unless ``replace``; then it is emptied
     first (jobs do not reference agents; the schema's default desk settings and media routing
@@ -149,6 +156,8 @@ def load_demo(
     if any(existing.values()):
         # Memberships first, then what they refer to (the schema's default desk settings stay).
         for emptied in (
+            dialed_numbers,
+            call_types,
             agent_attributes,
             agent_skill_groups,
             team_supervisors,
@@ -237,6 +246,7 @@ def load_demo(
     insert_rows(conn, "agent_skill_groups", ("agent_id", "skill_group_id"), members.groups)
     insert_rows(conn, "agent_attributes", ("agent_id", "attribute_id", "value"), members.values)
     insert_rows(conn, "team_supervisors", ("team_id", "agent_id"), members.supervised)
+    routing = load_routing(conn, voice, _department)
     # The ids were given explicitly: ids made later (SCIM creates, jobs, the API) start above
     # them (PostgreSQL's sequences; SQLite counts explicit ids by itself).
     for explicit in (desk_settings, departments, teams, skill_groups, attributes, agent_table):
@@ -261,6 +271,7 @@ def load_demo(
         "attributes": len(ATTRIBUTES),
         "desk_settings": len(DESK_SETTINGS),
         "departments": len(DEPARTMENTS),
+        **routing,
         "replaced": existing["agents"] if replace else 0,
     }
 

@@ -71,7 +71,8 @@ def init_db() -> None:
 )
 def demo_data(agents: int, seed: int, replace: bool, jobs: int) -> None:
     """Load a demo agent directory (peripherals, teams, agents, supervisors, skill groups,
-    attributes, agent desk settings, departments), and if asked a history of finished jobs."""
+    attributes, agent desk settings, departments, call types, dialed numbers), and if asked a
+    history of finished jobs."""
     _require_schema()
     with db.write() as conn:
         result = directory.load_demo(conn, agents, seed=seed, replace=replace)
@@ -83,8 +84,9 @@ def demo_data(agents: int, seed: int, replace: bool, jobs: int) -> None:
             f"{result['sso_enabled']} already on SSO, {result['without_team']} without a team) "
             f"on {result['peripherals']} peripherals in {result['teams']} teams, with "
             f"{result['skill_groups']} skill groups, {result['attributes']} attributes, "
-            f"{result['desk_settings']} agent desk settings besides the default and "
-            f"{result['departments']} departments."
+            f"{result['desk_settings']} agent desk settings besides the default, "
+            f"{result['departments']} departments, {result['call_types']} call types and "
+            f"{result['dialed_numbers']} dialed numbers."
         )
     if jobs:
         with db.write() as conn:

@@ -1,6 +1,6 @@
 """The contact-center directory's read API (docs/directory.md): /skillgroup, /agentteam,
-/attribute, /agentdesksetting, /department, /mediaroutingdomain and the agent's settings and
-memberships, in XML and JSON, on SQLite and PostgreSQL."""
+/attribute, /agentdesksetting, /department, /mediaroutingdomain, /calltype, /dialednumber and
+the agent's settings and memberships, in XML and JSON, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ KINDS = [
     ("agentdesksetting", "agentDeskSettings", "agentDeskSetting", "agentDeskSetting"),
     ("department", "departments", "department", "department"),
     ("mediaroutingdomain", "mediaRoutingDomains", "mediaRoutingDomain", "mediaRoutingDomain"),
+    ("calltype", "callTypes", "callType", "callType"),
 ]
+# A dialed number has no name: the lists above are compared by name, this one on its own.
+DIALED_NUMBERS = ("dialednumber", "dialedNumbers", "dialedNumber", "dialedNumber")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,12 +62,19 @@ class Directory:
     bob: int
     cat: int
     dan: int
+    orders: int
+    returns: int
+    main_line: int
+    internal: int
+    survey: int
+    chat_line: int
 
 
 def _directory() -> Directory:
     """Two peripherals, three skill groups, two teams (7 and 8), two attributes, a desk setting,
-    two departments, a second media routing domain, and four agents (cat supervises both teams;
-    dan has a password hash)."""
+    two departments, a second media routing domain, four agents (cat supervises both teams;
+    dan has a password hash), two call types and four dialed numbers (one of each routing type
+    but Outbound; the Multichannel one on Chat with no call type)."""
     with db.write() as conn:
         factories.peripheral(conn, 5000, "CUCM_PG_1")
         factories.peripheral(conn, 6000, "CUCM_PG_2")
@@ -121,8 +131,48 @@ def _directory() -> Directory:
         factories.attribute_value(conn, bob, level, "3")
         factories.supervises(conn, cat, 7)
         factories.supervises(conn, cat, 8)
+        orders = factories.call_type(
+            conn,
+            "Orders",
+            description="New orders",
+            service_level_threshold=20,
+            service_level_type=1,
+            department_id=dept_a,
+            change_stamp=3,
+        )
+        returns = factories.call_type(conn, "returns", description="Refunds and returns")
+        main_line = factories.dialed_number(
+            conn, "8005550100", call_type_id=orders, description="Main line", change_stamp=2
+        )
+        internal = factories.dialed_number(
+            conn, "5000", routing_type=2, call_type_id=returns, department_id=dept_b
+        )
+        survey = factories.dialed_number(
+            conn, "8005550199", routing_type=7, call_type_id=orders, description="After call"
+        )
+        chat_line = factories.dialed_number(
+            conn, "Web_Chat", routing_type=4, media_routing_domain_id=chat, change_stamp=1
+        )
     return Directory(
-        sales, billing, support, spanish, level, chat, night, dept_a, dept_b, ann, bob, cat, dan
+        sales,
+        billing,
+        support,
+        spanish,
+        level,
+        chat,
+        night,
+        dept_a,
+        dept_b,
+        ann,
+        bob,
+        cat,
+        dan,
+        orders,
+        returns,
+        main_line,
+        internal,
+        survey,
+        chat_line,
     )
 
 
@@ -192,7 +242,7 @@ def test_a_fresh_database_lists_what_the_schema_made(any_client: FlaskClient) ->
     assert root.tag == "agentDeskSetting"
     assert root.findtext("name") == "Default_Agent_Desk_Settings"
     assert root.find("logoutNonActivityTime") is None
-    for path, wrapper, _item, _root in KINDS[:3] + KINDS[4:5]:
+    for path, wrapper, _item, _root in [*KINDS[:3], KINDS[4], KINDS[6], DIALED_NUMBERS]:
         body = get_json(client, path)
         assert body[wrapper] == [] and body["pageInfo"]["totalResults"] == 0
         assert get_xml(client, path).find(wrapper) is not None  # an empty wrapper
@@ -518,6 +568,133 @@ def test_media_routing_domains(any_client: FlaskClient) -> None:
     assert [child.tag for child in root] == list(chat)
 
 
+# Call types and dialed numbers --------------------------------------------------------------
+
+
+def test_call_types_and_dialed_numbers(any_client: FlaskClient) -> None:
+    """Call types: Cisco's callType with its department, and the number of dialed numbers
+    routing to it; searched by name and description, sorted by name and changeStamp."""
+    client = any_client
+    d = _directory()
+    orders = {
+        "refURL": f"{BASE}/calltype/{d.orders}",
+        "changeStamp": 3,
+        "id": d.orders,
+        "name": "Orders",
+        "description": "New orders",
+        "serviceLevelThreshold": 20,
+        "serviceLevelType": 1,
+        "department": ref("department", d.dept_a, "Dept_A"),
+        "dialedNumberCount": 2,
+    }
+    body = get_json(client, "calltype")
+    assert body["callTypes"] == [
+        orders,
+        {
+            "refURL": f"{BASE}/calltype/{d.returns}",
+            "changeStamp": 0,
+            "id": d.returns,
+            "name": "returns",
+            "description": "Refunds and returns",
+            "dialedNumberCount": 1,
+        },
+    ]
+    assert get_json(client, f"calltype/{d.orders}") == orders
+    root = get_xml(client, f"calltype/{d.orders}")
+    assert root.tag == "callType"
+    assert [child.tag for child in root] == list(orders)
+    assert root.findtext("department/refURL") == f"{BASE}/department/{d.dept_a}"
+    assert root.findtext("dialedNumberCount") == "2"
+    listed = get_xml(client, "calltype").findall("callTypes/callType")
+    assert [c.findtext("id") for c in listed] == [str(d.orders), str(d.returns)]
+
+    def found(query: str) -> list[str]:
+        return names(client, f"calltype?{query}", "callTypes")
+
+    assert found("q=ORDER") == ["Orders"]
+    assert found("q=refunds") == ["returns"]  # the description
+    assert found("q=r") == ["Orders", "returns"]
+    assert found("sort=name%20desc") == ["returns", "Orders"]
+    assert found("sort=changeStamp") == ["returns", "Orders"]
+    assert found("sort=changeStamp%20desc") == ["Orders", "returns"]
+    assert_refused(client, "calltype?sort=dialedNumberCount", 400, "invalidInput")
+    assert_refused(client, "calltype?q=routingType:1", 400, "invalidInput")
+
+    # Dialed numbers (in the same test: each costs a migrated database): Cisco's dialedNumber
+    # with its routing type as a number and its call type, media routing domain and department
+    # as references (left out when there is none); searched by string and description,
+    # filtered, sorted and paged; bad filters and unknown ids refused.
+    path, wrapper, item, root_name = DIALED_NUMBERS
+    main_line = {
+        "refURL": f"{BASE}/dialednumber/{d.main_line}",
+        "changeStamp": 2,
+        "dialedNumberString": "8005550100",
+        "routingType": 1,
+        "description": "Main line",
+        "callType": ref("calltype", d.orders, "Orders"),
+        "mediaRoutingDomain": ref("mediaroutingdomain", 1, "Cisco_Voice"),
+    }
+    body = get_json(client, path)
+    assert body["pageInfo"]["totalResults"] == 4
+    assert body["permissionInfo"]["canCreate"] is False
+    listed = body[wrapper]
+    assert listed[0] == main_line
+    assert listed[1]["department"] == ref("department", d.dept_b, "dept_b")
+    assert listed[1]["routingType"] == 2 and listed[1]["description"] == ""
+    chat_line = listed[3]
+    assert "callType" not in chat_line and "department" not in chat_line
+    assert chat_line["mediaRoutingDomain"] == ref("mediaroutingdomain", d.chat, "Chat")
+    assert get_json(client, f"{path}/{d.main_line}") == main_line
+    root = get_xml(client, f"{path}/{d.main_line}")
+    assert root.tag == root_name
+    assert [child.tag for child in root] == list(main_line)
+    assert root.findtext("callType/refURL") == f"{BASE}/calltype/{d.orders}"
+    assert root.findtext("routingType") == "1"
+    assert get_xml(client, f"{path}/{d.chat_line}").find("callType") is None
+    results = get_xml(client, path)
+    assert results.tag == "results"
+    strings = [n.findtext("dialedNumberString") for n in results.findall(f"{wrapper}/{item}")]
+    assert strings == ["8005550100", "5000", "8005550199", "Web_Chat"]
+
+    def found(query: str) -> list[str]:
+        return [n["dialedNumberString"] for n in get_json(client, f"{path}?{query}")[wrapper]]
+
+    assert found("q=555") == ["8005550100", "8005550199"]
+    assert found("q=web_") == ["Web_Chat"]  # any case; _ is no wildcard
+    assert found("q=b_c") == ["Web_Chat"] and found("q=0_") == []
+    assert found("q=AFTER") == ["8005550199"]  # the description
+    assert found("q=routingType:7") == ["8005550199"]
+    assert found(f"q=callTypeId:{d.orders}") == ["8005550100", "8005550199"]
+    assert found(f"q=mediaRoutingDomainId:{d.chat}") == ["Web_Chat"]
+    assert found(f"q=CallTypeID:{d.orders}%20main") == ["8005550100"]
+    assert found("sort=dialedNumberString") == ["5000", "8005550100", "8005550199", "Web_Chat"]
+    assert found("sort=dialedNumberString%20desc")[0] == "Web_Chat"
+    assert found("sort=routingType%20desc") == ["8005550199", "Web_Chat", "5000", "8005550100"]
+    assert found("sort=changeStamp%20desc") == ["8005550100", "Web_Chat", "8005550199", "5000"]
+    page = get_json(client, f"{path}?sort=dialedNumberString&startIndex=1&resultsPerPage=2")
+    assert [n["dialedNumberString"] for n in page[wrapper]] == ["8005550100", "8005550199"]
+    info = page["pageInfo"]
+    assert (info["startIndex"], info["totalResults"], info["sortTerm"]) == (
+        1,
+        4,
+        "dialedNumberString",
+    )
+    assert info["nextPage"].endswith("startIndex=3&resultsPerPage=2")
+    past = get_json(client, f"{path}?startIndex=99&resultsPerPage=3")["pageInfo"]
+    assert past["startIndex"] == 3
+
+    for refused in ("routingType:x", "callTypeId:orders", "mediaRoutingDomainId:", "name:5000"):
+        assert_refused(client, f"{path}?q={refused}", 400, "invalidInput")
+    for sort in ("name", "callType", "dialedNumberString%20up"):
+        assert_refused(client, f"{path}?sort={sort}", 400, "invalidInput")
+    assert_refused(client, f"{path}?resultsPerPage=101", 400, "invalidInput")
+    assert_refused(client, f"{path}/999999", 404, "notFound")
+    error = get_json(client, f"{path}/999999", 404)["apiErrors"][0]
+    assert error["errorMessage"] == "Dialed number 999999 does not exist"
+    for user in ("viewer", "super"):
+        assert client.get(f"{BASE}/{path}", headers=basic(user)).status_code == 200
+
+
 # Agents -------------------------------------------------------------------------------------
 
 
@@ -603,6 +780,7 @@ def test_a_page_of_agents_loads_its_memberships_in_a_constant_number_of_queries(
             factories.supervises(conn, agent, 7)
             factories.skill_group(conn, f"More{n:02}")
             factories.team(conn, 100 + n)
+            factories.call_type(conn, f"Type{n:02}")
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -618,7 +796,7 @@ def test_a_page_of_agents_loads_its_memberships_in_a_constant_number_of_queries(
         return len(statements)
 
     # Pages of 2 and of 12 (each with supervisors, members and values).
-    for path in ("agent?q=extra&", "skillgroup?", "agentteam?"):
+    for path in ("agent?q=extra&", "skillgroup?", "agentteam?", "calltype?"):
         queries(f"{path}resultsPerPage=1")  # anything a first request reads once
         few, many = queries(f"{path}resultsPerPage=2"), queries(f"{path}resultsPerPage=12")
         assert few == many, f"{path}: {few} queries for a page of 2, {many} for 12"

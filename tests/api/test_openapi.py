@@ -80,6 +80,8 @@ def _seed() -> None:
             factories.member(conn, asmith, group)
             factories.attribute_value(conn, asmith, factories.attribute(conn, name), "7")
             factories.department(conn, name)
+            call_type = factories.call_type(conn, name, department_id=1)
+            factories.dialed_number(conn, f"800555{call_type:04}", call_type_id=call_type)
         factories.desk_setting(conn, "Night", logout_non_activity_time=300)
         factories.media_routing_domain(conn, "Chat", type="multichannel")
         factories.supervises(conn, factories.agent(conn, "cboss", supervisor=True), 1)
@@ -100,8 +102,9 @@ def test_schemathesis_finds_no_server_error_and_no_broken_response(
     failures: list[str] = []
     statuses: list[int] = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    # 13 of jobs and agents, and a list and a get-one of each of the six other directory kinds.
-    assert len(operations) == 32
+    # 20 of jobs, templates and agents, and a list and a get-one of each of the eight other
+    # directory kinds.
+    assert len(operations) == 36
 
     for operation in operations:
 

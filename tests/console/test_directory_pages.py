@@ -1,5 +1,6 @@
-"""The console's "Directory" pages: the list of agents, teams, skill groups or attributes (search,
-sort, paging), one object of each kind with its members, refusals and roles."""
+"""The console's "Directory" pages: the list of agents, teams, skill groups, attributes, call types
+or dialed numbers (search, sort, paging), one object of each kind with its members, refusals and
+roles."""
 
 from __future__ import annotations
 
@@ -31,10 +32,15 @@ class Directory:
     chat: int
     spanish: int
     certified: int
+    orders: int
+    returns: int
+    main_line: int
+    web_chat: int
 
 
 def directory() -> Directory:
-    """Two teams on CUCM_PG_1; alice and bob in Sales North, carol supervising both teams."""
+    """Two teams on CUCM_PG_1; alice and bob in Sales North, carol supervising both teams; two
+    call types, Orders with two dialed numbers, and a dialed number with no call type."""
     with db.write() as conn:
         factories.peripheral(conn, 5000, "CUCM_PG_1")
         sales = factories.team(conn, 12, 5000, "Sales North")
@@ -75,7 +81,33 @@ def directory() -> Directory:
         factories.attribute_value(conn, bob, spanish, "3")
         factories.supervises(conn, carol, sales)
         factories.supervises(conn, carol, support)
-    return Directory(alice, bob, carol, sales, support, voice, chat, spanish, certified)
+        orders = factories.call_type(
+            conn, "Orders", description="New <orders>", service_level_threshold=20
+        )
+        returns = factories.call_type(conn, "Returns", department_id=billing)
+        main_line = factories.dialed_number(
+            conn, "8005550100", call_type_id=orders, description="Main line"
+        )
+        factories.dialed_number(conn, "5000", routing_type=2, call_type_id=orders)
+        chat_domain = factories.media_routing_domain(conn, "Chat", type="multichannel")
+        web_chat = factories.dialed_number(
+            conn, "Web_Chat", routing_type=4, media_routing_domain_id=chat_domain
+        )
+    return Directory(
+        alice,
+        bob,
+        carol,
+        sales,
+        support,
+        voice,
+        chat,
+        spanish,
+        certified,
+        orders,
+        returns,
+        main_line,
+        web_chat,
+    )
 
 
 def rows_of(page: str) -> list[str]:
@@ -95,6 +127,11 @@ def fields_of(page: str, list_id: str) -> dict[str, str]:
     found = re.search(rf'<dl class="fields" id="{list_id}">(.*?)</dl>', page, re.S)
     assert found, list_id
     return dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>(.*?)</dd>", found.group(1)))
+
+
+def names_of(page: str) -> list[str]:
+    """The first cell of each body row (a name, a string)."""
+    return [row.split()[0] for row in rows_of(page)]
 
 
 def link(path: str, label: str) -> str:
@@ -139,6 +176,23 @@ def test_the_list_shows_each_kind_to_every_reader(app: Flask, user: str) -> None
     found = text(client.get("/directory?kind=attributes"))
     assert rows_of(found) == ["Certified Boolean false 1", "Spanish Proficiency 5 2"]
     assert link(f"/directory/attributes/{d.spanish}", "Spanish") in found
+
+    call_types = text(client.get("/directory?kind=calltypes"))
+    assert '<option value="calltypes" selected>Call types</option>' in call_types
+    assert rows_of(call_types) == [
+        "Orders New &lt;orders&gt; 20 s 2",
+        "Returns default Billing 0",
+    ]
+    assert link(f"/directory/calltypes/{d.orders}", "Orders") in call_types
+
+    numbers = text(client.get("/directory?kind=dialednumbers"))
+    assert rows_of(numbers) == [  # by the string unless sorted otherwise
+        "5000 Internal Voice Orders Cisco_Voice",
+        "8005550100 External Voice Orders Cisco_Voice Main line",
+        "Web_Chat Multichannel — Chat",
+    ]
+    assert link(f"/directory/dialednumbers/{d.main_line}", "8005550100") in numbers
+    assert link(f"/directory/calltypes/{d.orders}", "Orders") in numbers
 
 
 def test_agent_rows_show_ids_and_at_most_three_skill_groups(app: Flask) -> None:
@@ -192,6 +246,18 @@ def test_a_kind_searched_by_name_and_filtered(app: Flask) -> None:
     assert rows_of(page) == ["Certified Boolean false 1"]
     assert "<code>dataType:</code>" in page  # the help names the service's filters
     assert "No skill groups match “zzz”." in text(client.get("/directory?kind=skillgroups&q=zzz"))
+    voice = text(client.get("/directory?kind=dialednumbers&q=routingType:2"))
+    assert names_of(voice) == ["5000"]
+    assert "<code>callTypeId:</code>" in voice and "the dialed number string" in voice
+    ordered = text(client.get("/directory?kind=dialednumbers&q=a&sort=routingType+desc"))
+    assert names_of(ordered) == ["Web_Chat", "8005550100"]
+    assert names_of(text(client.get("/directory?kind=calltypes&q=ORDERS"))) == ["Orders"]
+    for query, message in (
+        ("kind=dialednumbers&sort=name", "Cannot sort by &#39;name&#39;"),
+        ("kind=dialednumbers&q=callTypeId:Orders", "callTypeId must be a number"),
+    ):
+        refused = client.get(f"/directory?{query}")
+        assert refused.status_code == 400 and message in text(refused), query
     assert "The directory has no agents yet." not in text(client.get("/directory"))
 
 
@@ -207,7 +273,10 @@ def test_an_empty_directory(app: Flask) -> None:
         ("q=peripheralId:abc", "peripheralId must be a number"),
         ("sort=password", "Cannot sort by &#39;password&#39;"),
         ("sort=userName+up", "Sort direction must be asc or desc"),
-        ("kind=phones", "kind must be one of agents, teams, skillgroups, attributes"),
+        (
+            "kind=phones",
+            "kind must be one of agents, teams, skillgroups, attributes, calltypes, dialednumbers",
+        ),
         ("startIndex=-1", "startIndex must be 0 or more"),
         ("startIndex=x", "startIndex must be a number"),
     ],
@@ -343,6 +412,58 @@ def test_an_attributes_page_lists_who_has_it_with_the_value(app: Flask, user: st
     boolean = text(signed_in(app, user).get(f"/directory/attributes/{d.certified}"))
     assert "<dt>Type</dt><dd>Boolean</dd>" in boolean
     assert rows_of(boolean) == ["alice Alice Smith true"]
+
+
+def test_a_call_types_page_lists_its_dialed_numbers(app: Flask) -> None:
+    """A call type with its dialed numbers (100 a page), a dialed number; unknown ids are 404
+    pages and strangers sign in first (one test: each costs a migrated database)."""
+    d = directory()
+    client = signed_in(app, "viewer")
+    page = text(client.get(f"/directory/calltypes/{d.orders}"))
+    assert "<h1>Call type Orders</h1>" in page
+    fields = fields_of(page, "call-type-fields")
+    assert fields["Description"] == "New &lt;orders&gt;"
+    assert fields["Service level threshold"] == "20 s"
+    assert fields["Dialed numbers"] == "2"
+    assert rows_of(page) == [
+        "5000 Internal Voice Cisco_Voice",
+        "8005550100 External Voice Cisco_Voice Main line",
+    ]
+    assert link(f"/directory/dialednumbers/{d.main_line}", "8005550100") in page
+    returns = text(client.get(f"/directory/calltypes/{d.returns}"))
+    assert fields_of(returns, "call-type-fields")["Department"] == "Billing"
+    assert "No dialed number routes calls by this call type." in returns
+
+    number = text(client.get(f"/directory/dialednumbers/{d.main_line}"))
+    assert "<h1>Dialed number 8005550100</h1>" in number
+    fields = fields_of(number, "dialed-number-fields")
+    assert fields["Routing type"] == "External Voice (1)"
+    assert fields["Call type"] == link(f"/directory/calltypes/{d.orders}", "Orders")
+    assert fields["Media routing domain"] == "Cisco_Voice"
+    assert fields["Description"] == "Main line"
+    chat = fields_of(
+        text(client.get(f"/directory/dialednumbers/{d.web_chat}")), "dialed-number-fields"
+    )
+    assert (chat["Routing type"], chat["Media routing domain"]) == ("Multichannel (4)", "Chat")
+    assert chat["Call type"] == '<span class="muted">none</span>'
+
+    with db.write() as conn:
+        busy = factories.call_type(conn, "Busy")
+        for n in range(103):
+            factories.dialed_number(conn, f"9{n:03}", routing_type=2, call_type_id=busy)
+    first = text(client.get(f"/directory/calltypes/{busy}"))
+    assert len(rows_of(first)) == 100 and f"1{DASH}100 of 103 dialed numbers" in first
+    assert f'href="/directory/calltypes/{busy}?startIndex=100" rel="next"' in first
+    rest = text(client.get(f"/directory/calltypes/{busy}?startIndex=100"))
+    assert names_of(rest) == ["9100", "9101", "9102"]
+
+    for path in ("/directory/calltypes/999", "/directory/dialednumbers/999"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert link("/directory", "Back to the directory") in text(response)
+        stranger = app.test_client().get(path.replace("999", "1"))
+        assert stranger.status_code == 302
+        assert stranger.headers["Location"].startswith("/login?next=")
 
 
 def test_an_attributes_agents_come_100_a_page(app: Flask) -> None:

@@ -596,6 +596,8 @@ def test_pages_load_nothing_from_elsewhere_and_no_inline_script(app: Flask) -> N
         factories.member(conn, agent, group)
         factories.attribute_value(conn, agent, attribute, "7")
         factories.supervises(conn, agent, team)
+        call_type = factories.call_type(conn, "Orders")
+        number = factories.dialed_number(conn, "8005550100", call_type_id=call_type)
     client = signed_in(app)
     for path in (
         "/",
@@ -611,6 +613,10 @@ def test_pages_load_nothing_from_elsewhere_and_no_inline_script(app: Flask) -> N
         f"/directory/teams/{team}",
         f"/directory/skillgroups/{group}",
         f"/directory/attributes/{attribute}",
+        "/directory?kind=calltypes",
+        "/directory?kind=dialednumbers",
+        f"/directory/calltypes/{call_type}",
+        f"/directory/dialednumbers/{number}",
     ):
         response = client.get(path)
         assert response.status_code == 200, path

@@ -25,7 +25,9 @@ from app.db.models import (
     AgentSkillGroup,
     AgentTeam,
     Attribute,
+    CallType,
     Department,
+    DialedNumber,
     Job,
     JobLine,
     JobState,
@@ -111,7 +113,7 @@ def test_demo_data_loads_a_directory(ready: Flask) -> None:
     assert 120 <= sum(r.agent_team_id is None for r in rows) <= 280
     assert sum(r.login_enabled for r in rows) > 1800
     assert "50 skill groups, 5 attributes, 2 agent desk settings" in result.stdout
-    assert "2 departments" in result.stdout
+    assert "2 departments, 6 call types and 9 dialed numbers" in result.stdout
 
 
 def test_demo_data_on_a_non_empty_directory_changes_nothing(ready: Flask) -> None:
@@ -126,19 +128,21 @@ def test_demo_data_on_a_non_empty_directory_changes_nothing(ready: Flask) -> Non
 
 
 def test_demo_data_on_a_directory_of_other_objects_changes_nothing(ready: Flask) -> None:
-    """A directory with no agents yet but skill groups, attributes, departments or desk
-    settings of its own is not empty (the schema's default desk settings do not count)."""
+    """A directory with no agents yet but skill groups, attributes, departments, desk settings
+    or call types of its own is not empty (the schema's default desk settings do not count)."""
     with db.write() as conn:
         conn.execute(
             insert(table(Department)).values(name="Marketing", name_key="marketing", description="")
         )
+        conn.execute(insert(table(CallType)).values(name="Promo", name_key="promo", description=""))
     result = run(ready, "demo-data", "--agents", "50")
     assert "Directory unchanged" in result.stdout
-    assert "1 departments" in result.stdout
+    assert "1 departments, 1 call types" in result.stdout
     assert count(Agent) == 0 and count(SkillGroup) == 0
     replaced = run(ready, "demo-data", "--agents", "50", "--replace")
     assert "Loaded 50 agents" in replaced.stdout, replaced.output
     assert count(Department) == 2 and count(AgentDeskSetting) == 3
+    assert count(CallType) == 6  # Promo went with the rest
 
 
 def test_demo_data_replace(ready: Flask) -> None:
@@ -167,6 +171,8 @@ DEMO_TABLES = {
     "agent_skill_groups": table(AgentSkillGroup),
     "agent_attributes": table(AgentAttribute),
     "team_supervisors": table(TeamSupervisor),
+    "call_types": table(CallType),
+    "dialed_numbers": table(DialedNumber),
 }
 
 
@@ -207,7 +213,15 @@ def test_demo_data_is_deterministic(
         for name in ("agents", "agent_skill_groups", "agent_attributes", "team_supervisors"):
             assert other[name] != loads[0][name], name
         # The objects themselves do not depend on the seed.
-        for name in ("skill_groups", "attributes", "desk_settings", "departments", "teams"):
+        for name in (
+            "skill_groups",
+            "attributes",
+            "desk_settings",
+            "departments",
+            "teams",
+            "call_types",
+            "dialed_numbers",
+        ):
             assert other[name] == loads[0][name], name
     finally:
         db.dispose()
@@ -300,6 +314,16 @@ def made_after_the_demo() -> dict[str, int]:
                 },
             ),
             ("teams", {**named, "peripheral_id": 5000}),
+            ("call_types", named),
+            (
+                "dialed_numbers",
+                {
+                    "dialed_number_string": "5999",
+                    "string_key": "5999",
+                    "routing_type": 2,
+                    "media_routing_domain_id": 1,
+                },
+            ),
         ):
             t = DEMO_TABLES[name]
             made[name] = conn.execute(insert(t).values(**values).returning(t.c.id)).scalar_one()
@@ -373,6 +397,22 @@ def check_demo_directory(conn: Connection, summary: dict[str, Any], agents: int)
     valued = {v.agent_id for v in held["agent_attributes"]}
     assert agents * 0.6 < len(valued) < agents
     assert {v.value for v in held["agent_attributes"]} >= {"true", "false", "1", "10"}
+
+    call_types = {c.id: c for c in held["call_types"]}
+    assert summary["call_types"] == len(call_types) == 6
+    assert summary["dialed_numbers"] == len(held["dialed_numbers"]) == 9
+    for c in call_types.values():
+        assert name_problem(c.name) is None and c.name_key == c.name.lower(), c.name
+        assert c.department_id is None or c.department_id in departments
+    assert {c.department_id for c in call_types.values()} == {None, *departments}
+    routing = {n.dialed_number_string: n for n in held["dialed_numbers"]}
+    assert {n.routing_type for n in routing.values()} == {1, 2, 3, 7}
+    for n in routing.values():
+        assert n.string_key == n.dialed_number_string.lower()
+        assert n.voice_key == (n.string_key if n.routing_type in (1, 7) else None)
+        assert n.call_type_id is None or n.call_type_id in call_types
+    assert routing["9000"].call_type_id is None  # outbound, with no call type
+    assert {n.call_type_id for n in routing.values()} == {None, *call_types}
 
     supervised = {(s.team_id, s.agent_id) for s in held["team_supervisors"]}
     for team_id, agent_id in supervised:

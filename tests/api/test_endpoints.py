@@ -108,7 +108,11 @@ def test_create_multipart_and_raw_keep_bytes(client: FlaskClient) -> None:
         ("", "fileContent", "required"),
         ("userName,firstName,lastName,newUserName\n", "fileContent", "no data rows"),
         ("a,b\n1,2\n", "fileContent", "; jobType 5 (SSO migration): userName,firstName"),
-        ("a,b\n1,2\n", "fileContent", "expected columns: jobType 2 (Agent): operation,agentId"),
+        (
+            "a,b\n1,2\n",
+            "fileContent",
+            "expected columns: jobType 1 (Dialed Number): operation,dialedNumberString",
+        ),
         ("userName,firstName,lastName,newUserName\na,b,c\n", "fileContent", "Line 2"),
         ('userName,firstName,lastName,newUserName\n"a,b,c,d\n', "fileContent", "Line 2"),
     ],

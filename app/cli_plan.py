@@ -37,7 +37,8 @@ def show_plan(plan: dict[str, Any], lines: bool = True) -> None:
             table.add_row(
                 str(line["lineNumber"]),
                 line["action"],
-                line.get("object", ""),
+                line.get("object", "")
+                + (f" (near {' and '.join(line['closeTo'])})" if line.get("closeTo") else ""),
                 change.get("field", ""),
                 change.get("before", ""),
                 change.get("after", ""),

@@ -166,16 +166,21 @@ class ObjectJob(CsvJobType):
 
     def _close(self, view: View, new: Implicit) -> list[str]:
         """The warning for a new object a small edit away from an existing one, if it is."""
-        kind, name = new.spec.kind, str(new.values["name"])
-        close = near.near(name, near.existing(view.conn, view.run.memo, kind))
-        near.made(view.run.memo, kind, name)
-        return [near.warning(name, close)] if close else []
+        return _warned(view, new.spec.kind, str(new.values["name"]))
+
+    def _own_close(self, view: View, change: Change) -> list[str]:
+        """The same for the named object a CREATE row makes (it is logged before it)."""
+        if change.word != objects.CREATED or "name" not in self.spec.columns:
+            return []
+        assert change.after is not None
+        return _warned(view, self.spec.kind, str(change.after.values["name"]))
 
     def _would(self, view: View, change: Change) -> str:
         said = []
         for new in change.implicit:
             said.append(objects.said_named(objects.CREATED, new.spec.kind, str(new.values["name"])))
             said += self._close(view, new)
+        said += self._own_close(view, change)
         target = change.after if change.after is not None else change.before
         assert target is not None
         if target.id <= 0:
@@ -231,6 +236,7 @@ class ObjectJob(CsvJobType):
                 done = conn.execute(delete(t).where(*where)).rowcount
             if done != 1:
                 raise Conflict
+        said += self._own_close(view, change)
         target = after if after is not None else before
         assert target is not None
         said.append(objects.said(change.word, kind, target.id))
@@ -301,6 +307,14 @@ class NamedJob(ObjectJob):
     def taken(self, row: dict[str, str]) -> str:
         name = row["newName"] if row["newName"] not in ("", KEEP) else row["name"]
         return f"name: The {self.spec.label} name is already in use: {name}"
+
+
+def _warned(view: View, kind: objects.Kind, name: str) -> list[str]:
+    """``Warning: ...`` if ``name`` is a small edit away from an existing name of ``kind``
+    (app/directory/near.py); the run remembers it either way."""
+    close = near.near(name, near.existing(view.conn, view.run.memo, kind))
+    near.made(view.run.memo, kind, name)
+    return [near.warning(name, close)] if close else []
 
 
 def earlier_records(conn: Connection, job_type: JobType, run: Run, first_line: int) -> list[Record]:

@@ -60,6 +60,8 @@ class PlanLine:
         found: dict[str, Any] = {"lineNumber": self.line_number, "action": self.action}
         if self.object:
             found["object"] = self.object
+        if self.action == "create" and self.object in self.close:
+            found["closeTo"] = self.close[self.object]
         if self.changes:
             found["changes"] = [{"field": f, "before": b, "after": a} for f, b, a in self.changes]
         if self.creates:

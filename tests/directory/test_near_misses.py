@@ -237,3 +237,19 @@ def test_create_missing_false_fails_the_rows_that_would_create(any_db: Flask) ->
     assert (
         "Error processing line 2: callTypeName: CT_None does not exist (createMissing is false)"
     ) in said
+
+
+def test_a_skill_group_created_near_an_existing_one_is_flagged(any_db: Flask) -> None:
+    from app.directory import skill_group_job
+
+    columns = skill_group_job.COLUMNS
+    with db.write() as conn:
+        factories.skill_group(conn, "Sales_Tier1")
+    text = "\n".join(
+        [",".join(columns), csv_line(columns, {"operation": "CREATE", "name": "Sales_Tier_1"})]
+    )
+    planned = plan.plan_json(db.engine, run(any_db, text + "\n", dry_run=True))
+    assert planned["lines"][0]["closeTo"] == ["Sales_Tier1"]
+    said = log(run(any_db, text + "\n"))
+    warned = said.index("Warning: Sales_Tier_1 is a small edit away from the existing Sales_Tier1")
+    assert said[warned + 1].startswith("Created /unifiedconfig/config/skillgroup/")

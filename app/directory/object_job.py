@@ -79,6 +79,10 @@ class ObjectJob(CsvJobType):
     spec: Spec
     dry_runs = True
 
+    @property
+    def touches(self) -> str:  # type: ignore[override]
+        return self.spec.label
+
     @abstractmethod
     def decide(self, view: View, row: dict[str, str]) -> Change:
         """What the row (its cells by column) does, against ``view``; raises RowError."""

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RevertPlan:
-    """A job that may be reverted: how many agents its revert puts back, by which type."""
+    """A job that may be reverted: how many of what (``touches``: "agent", "skill group", ...)
+    its revert puts back, by which type."""
 
     job_id: int
     description: str
     agents: int
     job_type: int
+    touches: str = "agent"
 
 
 def plan(conn: Connection, job_id: int) -> RevertPlan:
@@ -57,13 +59,12 @@ def plan(conn: Connection, job_id: int) -> RevertPlan:
             str(job_id),
         )
     if job.succeeded_records == 0:
-        raise InvalidInput(
-            f"Job {job_id} changed no agent: there is nothing to revert", str(job_id)
-        )
+        raise InvalidInput(f"Job {job_id} changed nothing: there is nothing to revert", str(job_id))
     if job.reverted_by is not None:
         raise _already_reverted(conn, job_id, job.reverted_by)
     reverting.check_revertible(conn, job_id)
-    return RevertPlan(job_id, job.description, job.succeeded_records, reverting.code)
+    touches = jobtypes.get(job.job_type).touches
+    return RevertPlan(job_id, job.description, job.succeeded_records, reverting.code, touches)
 
 
 def _already_reverted(conn: Connection, job_id: int, revert_id: int) -> Conflict:

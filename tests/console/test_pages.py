@@ -695,3 +695,16 @@ def test_a_dry_runs_plan_page(app: Flask) -> None:
     download = client.get(f"/jobs/{dry}/plan.csv")
     assert text(download).splitlines()[0] == "lineNumber,action,object,field,before,after,error"
     assert client.get(f"/jobs/{dry}/plan?action=maybe").status_code == 400
+
+
+def test_a_skill_group_jobs_revert_says_what_it_touches(app: Flask) -> None:
+    from app.directory import skill_group_job
+    from tests.directory.jobs import csv_line, run
+
+    columns = skill_group_job.COLUMNS
+    with db.write() as conn:
+        factories.peripheral(conn, 5000)
+    rows = [csv_line(columns, {"operation": "CREATE", "name": f"SG_R{n}"}) for n in range(2)]
+    job_id = run(app, "\n".join([",".join(columns), *rows]) + "\n")
+    page = text(signed_in(app).get(f"/jobs/{job_id}/revert"))
+    assert "This touches <strong>2 skill groups</strong>" in page

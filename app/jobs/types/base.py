@@ -112,6 +112,8 @@ class JobType(ABC):
     # The code of the type whose jobs a job of this type reverts (docs/concepts.md, "Revert"),
     # if any.
     reverts: int | None = None
+    # What one line of a job of this type changes, as a revert's confirmation counts it.
+    touches = "agent"
     # Columns a file may leave out (older releases' files); their cells read as
     # ``missing_cell``.
     optional_columns: tuple[str, ...] = ()

@@ -31,7 +31,7 @@ def show_plan(plan: dict[str, Any], lines: bool = True) -> None:
         return
     table = Table(box=None, header_style="bold")
     for column in ("line", "action", "object", "field", "before", "after", "error"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for line in plan["lines"]:
         for change in line.get("changes") or [{}]:
             table.add_row(

@@ -567,3 +567,42 @@ def test_a_revert_puts_back_what_the_job_did(any_db: Flask) -> None:
         and "1 agents belong to the skill group SG_Joined" in line
         for line in outcomes(sg_revert)
     )
+
+
+def test_a_dialed_number_jobs_failed_line_retried_with_a_correction(any_db: Flask) -> None:
+    """Retry (docs/concepts.md, "Retry") of a routing file: the corrected line keeps its
+    number, and the new job's log and results match the original's."""
+    from app.jobs import engine, retry
+
+    first = run(
+        any_db,
+        file(
+            DN,
+            {"operation": "CREATE", "dialedNumberString": "6100", "routingType": "1"},
+            {"operation": "CREATE", "dialedNumberString": "61 01", "routingType": "1"},
+        ),
+    )
+    corrected = (
+        "lineNumber,"
+        + ",".join(DN)
+        + "\n3,"
+        + csv_line(
+            DN,
+            {
+                "operation": "CREATE",
+                "dialedNumberString": "6101",
+                "routingType": "1",
+                "callTypeName": "CT_Retry",
+            },
+        )
+        + "\n"
+    )
+    again = retry.retry(any_db, first, corrected=corrected.encode(), created_by="admin")
+    engine.run_job(db, any_db.config["SETTINGS"], again)
+    said = outcomes(again)
+    assert said[-1] == "1 call types created, 1 dialed numbers created"
+    assert [line for line in log(again) if line.startswith("Processing line")][-1].startswith(
+        "Processing line 3: operation=CREATE, dialedNumberString=6101"
+    )
+    assert state(again) == JobState.SUCCEEDED
+    assert [n.dialed_number_string for n in everything(numbers)] == ["6100", "6101"]

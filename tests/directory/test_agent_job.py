@@ -255,8 +255,8 @@ def test_delete_and_errors(any_db: Flask) -> None:
     )
     assert (
         "Error processing line 5: agentDeskSettingsName: Default_Agent_Desk_Setting does not exist"
-        in lines
-    )
+        " (did you mean Default_Agent_Desk_Settings?)"
+    ) in lines
     assert "Error processing line 6: operation: must be CREATE, UPDATE or DELETE: MOVE" in lines
     assert lines[-1] == "1 agents deleted"
 

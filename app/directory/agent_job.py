@@ -20,7 +20,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Connection, select, true
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from app.db.models import (
@@ -40,7 +40,7 @@ from app.directory.agent_state import (
 )
 from app.directory.agent_write import Conflict, Settled, flush, settle, would
 from app.directory.cells import KEEP, RowError
-from app.jobs.store import job_file
+from app.jobs.store import succeeded_records
 from app.jobs.types.base import Outcome, Record, Run
 from app.jobs.types.csvfile import CsvFile, CsvJobType, decode
 
@@ -121,7 +121,8 @@ class AgentJob(CsvJobType):
         # writes nothing; a run resumed after a stop first settles the lines committed before.
         view = run.memo.get("view")
         if not isinstance(view, Chunk):
-            earlier = _earlier(conn, self, run, records[0].line_number if records else 0)
+            first = records[0].line_number if records else 0
+            earlier = succeeded_records(conn, self, run.job_id, first)
             view = run.memo["view"] = Chunk(conn, run, earlier, dry_run=True)
             for record in earlier:
                 # Each succeeded when committed; one the directory now refuses (another job
@@ -160,21 +161,6 @@ def _rewrite(file: CsvFile, encoding: str, change: Callable[[str], str]) -> byte
         writer.writerow(row)
         line = start + 1 + sum(cell.count("\n") for cell in row)
     return out.getvalue().encode(encoding)
-
-
-def _earlier(conn: Connection, job_type: AgentJob, run: Run, first_line: int) -> list[Record]:
-    """The records of a dry run's lines committed before ``first_line`` that succeeded (none
-    on a fresh start; after a stop, what the view must settle again)."""
-    ok = set(
-        conn.execute(
-            select(lines.c.line_number).where(
-                lines.c.job_id == run.job_id, lines.c.ok == true(), lines.c.line_number < first_line
-            )
-        ).scalars()
-    )
-    if not ok:
-        return []
-    return [r for r in job_type.read(job_file(conn, run.job_id)) if r.line_number in ok]
 
 
 def _apply(conn: Connection, run: Run, records: Sequence[Record]) -> list[Outcome]:

@@ -11,25 +11,16 @@ fails, saying what changed.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
-from app.db.models import Job, JobLine, table
 from app.db.sql import execute_many, now_ms, sql
 from app.directory import objects
 from app.directory.agent_job import JOB_TYPE as AGENT_JOB
 from app.directory.agent_state import AgentState
-from app.jobs.types.base import Outcome, Record, Run
-from app.jobs.types.csvfile import RevertCsvType
-
-jobs = table(Job)
-lines = table(JobLine)
+from app.directory.reverts import Changed, RecordedRevert
+from app.jobs.types.base import Run
 
 COLUMNS = ("lineNumber", "operation", "agent")
 _KINDS = {kind.segment: kind for kind in (objects.TEAM, objects.SKILL_GROUP, objects.ATTRIBUTE)}
@@ -45,75 +36,23 @@ _USES = {
 _TABLES = {"agentteam": "agent_teams", "skillgroup": "skill_groups", "attribute": "attributes"}
 
 
-class _Changed(Exception):
-    """The agent is not as the original line left it."""
-
-
-class AgentRevert(RevertCsvType):
+class AgentRevert(RecordedRevert):
     code = 102
     name = "Agent revert"
     columns = COLUMNS
     logged_columns = COLUMNS
-    original_label = "the lines to put back (CSV)"
     reverts = AGENT_JOB.code
+    field = "agent"
 
-    def revert_content(self, conn: Connection, job_id: int) -> bytes:
-        rows = conn.execute(
-            select(lines.c.line_number, lines.c.detail)
-            .where(lines.c.job_id == job_id, lines.c.ok == true(), lines.c.detail.is_not(None))
-            .order_by(lines.c.line_number.desc())
-        )
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
-        for line_number, detail in rows:
-            record = json.loads(detail)
-            writer.writerow((line_number, record["operation"], record["agent"]))
-        return buffer.getvalue().encode("utf-8")
+    def put_back(self, conn: Connection, done: dict[str, Any], run: Run) -> list[str]:
+        return _put_back(conn, done) + _remove_created(conn, done.get("created", {}))
 
-    def apply_chunk(self, conn: Connection, records: Sequence[Record], run: Run) -> list[Outcome]:
-        if "original" not in run.memo:
-            run.memo["original"] = conn.execute(
-                select(jobs.c.revert_of).where(jobs.c.id == run.job_id)
-            ).scalar_one()
-        original = int(run.memo["original"])
-        details = dict(
-            conn.execute(
-                select(lines.c.line_number, lines.c.detail).where(
-                    lines.c.job_id == original,
-                    lines.c.line_number.in_([int(r.values[0]) for r in records]),
-                )
-            ).all()
-        )
-        return [_revert(conn, record, original, details) for record in records]
-
-
-def _revert(
-    conn: Connection, record: Record, original: int, details: dict[int, str | None]
-) -> Outcome:
-    line = int(record.values[0])
-    detail = details.get(line)
-    if detail is None:
-        message = f"agent: job {original} no longer has line {line} (the job was deleted)"
-        return Outcome(record.line_number, False, message)
-    done = json.loads(detail)
-    savepoint = conn.begin_nested()
-    try:
-        said = _put_back(conn, done)
-        said += _remove_created(conn, done.get("created", {}))
-    except _Changed as exc:
-        savepoint.rollback()
-        return Outcome(record.line_number, False, f"agent: changed since job {original}: {exc}")
-    except IntegrityError:
-        savepoint.rollback()
+    def taken(self, done: dict[str, Any], original: int) -> str:
         user_name = (done.get("before") or {}).get("user_name", "")
-        message = (
+        return (
             f"userName: changed since job {original}: another agent holds {user_name} now, "
             "or something the agent was in is gone"
         )
-        return Outcome(record.line_number, False, message)
-    savepoint.commit()
-    return Outcome(record.line_number, True, "\n".join(said))
 
 
 def _stamp(conn: Connection, agent_id: int) -> int | None:
@@ -130,14 +69,14 @@ def _put_back(conn: Connection, done: dict[str, Any]) -> list[str]:
     stamp = _stamp(conn, agent_id)
     if operation == "delete":
         if stamp is not None:
-            raise _Changed(f"an agent with id {agent_id} exists")
+            raise Changed(f"an agent with id {agent_id} exists")
         before = AgentState(**done["before"])
         _insert(conn, before)
         return [f"Reverted {path} (created again)"]
     if stamp is None:
-        raise _Changed(f"the agent was deleted: {path}")
+        raise Changed(f"the agent was deleted: {path}")
     if stamp != done["stamp"]:
-        raise _Changed(f"its change stamp is {stamp}, job left {done['stamp']}: {path}")
+        raise Changed(f"its change stamp is {stamp}, job left {done['stamp']}: {path}")
     if operation == "create":
         conn.exec_driver_sql(sql(conn, "DELETE FROM agents WHERE id = ?"), (agent_id,))
         return [f"Reverted {path} (deleted)"]

@@ -14,9 +14,7 @@ from app.directory.object_state import (
     Obj,
     Spec,
     View,
-    kept,
-    service_level_type,
-    whole_number,
+    service_levels,
 )
 
 COLUMNS = (
@@ -34,7 +32,6 @@ SPEC = Spec(
     ("name", "name_key", "description", "service_level_threshold", "service_level_type"),
 )
 _DIALED_NUMBERS = "SELECT count(*) FROM dialed_numbers WHERE call_type_id = ?"
-threshold = whole_number("serviceLevelThreshold")
 
 
 class CallTypeJob(NamedJob):
@@ -47,18 +44,7 @@ class CallTypeJob(NamedJob):
     def settings(
         self, view: View, operation: str, before: Obj | None, row: dict[str, str]
     ) -> dict[str, Any]:
-        return {
-            "service_level_threshold": kept(
-                operation,
-                before,
-                "service_level_threshold",
-                row["serviceLevelThreshold"],
-                threshold,
-            ),
-            "service_level_type": kept(
-                operation, before, "service_level_type", row["serviceLevelType"], service_level_type
-            ),
-        }
+        return service_levels(operation, before, row)
 
     def in_use(self, view: View, before: Obj) -> str | None:
         numbers = view.count(_DIALED_NUMBERS, before.id)

@@ -22,7 +22,7 @@ from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, true, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db.models import JobLine, table
@@ -45,8 +45,8 @@ from app.directory.object_state import (
 )
 from app.directory.template import start_index
 from app.jobs.downloads import CSV_TYPE, Download
-from app.jobs.store import job_file
-from app.jobs.types.base import JobType, Outcome, Record, Run
+from app.jobs.store import succeeded_records
+from app.jobs.types.base import Outcome, Record, Run
 from app.jobs.types.csvfile import CsvJobType, as_bytes, csv_rows
 
 lines = table(JobLine)
@@ -131,7 +131,7 @@ class ObjectJob(CsvJobType):
             if run.dry_run:
                 run.memo["view"] = view
                 first = records[0].line_number if records else 0
-                for record in earlier_records(conn, self, run, first):
+                for record in succeeded_records(conn, self, run.job_id, first):
                     # Succeeded when committed; one refused now is left out of the view.
                     with contextlib.suppress(RowError):
                         view.settle(self.spec, self.decide(view, self._row(record)))
@@ -319,21 +319,6 @@ def _warned(view: View, kind: objects.Kind, name: str) -> list[str]:
     close = near.near(name, near.existing(view.conn, view.run.memo, kind))
     near.made(view.run.memo, kind, name)
     return [near.warning(name, close)] if close else []
-
-
-def earlier_records(conn: Connection, job_type: JobType, run: Run, first_line: int) -> list[Record]:
-    """The records of a dry run's lines committed before ``first_line`` that succeeded (none
-    on a fresh start; after a stop, what its view must settle again)."""
-    ok = set(
-        conn.execute(
-            select(lines.c.line_number).where(
-                lines.c.job_id == run.job_id, lines.c.ok == true(), lines.c.line_number < first_line
-            )
-        ).scalars()
-    )
-    if not ok:
-        return []
-    return [r for r in job_type.read(job_file(conn, run.job_id)) if r.line_number in ok]
 
 
 def template_objects(conn: Connection, spec: Spec, start: int, limit: int) -> Iterator[Obj]:

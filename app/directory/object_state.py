@@ -217,6 +217,8 @@ def whole_number(field_name: str, limit: int = 2**31 - 1) -> Callable[[str], int
     return parse
 
 
+_threshold = whole_number("serviceLevelThreshold")
+
 SERVICE_LEVEL_TYPES = {
     1: "Ignore abandoned calls",
     2: "Abandoned calls have negative impact",
@@ -232,6 +234,22 @@ def service_level_type(value: str) -> int | None:
         return int(value)
     choices = ", ".join(f"{n} ({label})" for n, label in SERVICE_LEVEL_TYPES.items())
     raise RowError("serviceLevelType", f"must be {choices} or empty: {value}")
+
+
+def service_levels(operation: str, before: Obj | None, row: dict[str, str]) -> dict[str, Any]:
+    """A skill group's or a call type's ``serviceLevelThreshold`` and ``serviceLevelType``."""
+    return {
+        "service_level_threshold": kept(
+            operation,
+            before,
+            "service_level_threshold",
+            row["serviceLevelThreshold"],
+            _threshold,
+        ),
+        "service_level_type": kept(
+            operation, before, "service_level_type", row["serviceLevelType"], service_level_type
+        ),
+    }
 
 
 def description(value: str) -> str:

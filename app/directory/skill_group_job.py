@@ -18,9 +18,7 @@ from app.directory.object_state import (
     Obj,
     Spec,
     View,
-    kept,
-    service_level_type,
-    whole_number,
+    service_levels,
 )
 
 COLUMNS = (
@@ -52,7 +50,6 @@ _AGENTS = "SELECT count(*) FROM agent_skill_groups WHERE skill_group_id = ?"
 _NEXT_NUMBER = (
     "SELECT coalesce(max(peripheral_number), 0) + 1 FROM skill_groups WHERE peripheral_id = ?"
 )
-threshold = whole_number("serviceLevelThreshold")
 
 
 class SkillGroupJob(NamedJob):
@@ -87,16 +84,7 @@ class SkillGroupJob(NamedJob):
             "peripheral_number": 0 if before is None else before.values["peripheral_number"],
             "peripheral_id": peripheral,
             "media_routing_domain_id": domain,
-            "service_level_threshold": kept(
-                operation,
-                before,
-                "service_level_threshold",
-                row["serviceLevelThreshold"],
-                threshold,
-            ),
-            "service_level_type": kept(
-                operation, before, "service_level_type", row["serviceLevelType"], service_level_type
-            ),
+            **service_levels(operation, before, row),
         }
 
     def in_use(self, view: View, before: Obj) -> str | None:

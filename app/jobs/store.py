@@ -9,7 +9,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 
 from app.db import listing
 from app.db.models import Job, JobEvent, JobFile, JobLine, JobNotification, JobState, table
@@ -25,6 +36,7 @@ from app.jobs import totals
 from app.jobs.check import CheckedFile, check_description, check_stop_after_failures
 from app.jobs.maintenance import open_window, windows
 from app.jobs.schedule import check_start_after, format_ms, scheduled_message
+from app.jobs.types.base import JobType, Record
 
 logger = logging.getLogger(__name__)
 
@@ -369,3 +381,20 @@ def hold_for_window(conn: Connection, job_id: int, windows_setting: str, now: in
     # Not dispatched any more: the sweeper sends it again as soon as the window closes.
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(dispatched_ms=None))
     return True
+
+
+def succeeded_records(
+    conn: Connection, job_type: JobType, job_id: int, before_line: int
+) -> list[Record]:
+    """The records of job ``job_id``'s lines before ``before_line`` that were committed as
+    succeeded: what a resumed dry run lays over the directory again (none on a fresh start)."""
+    ok = set(
+        conn.execute(
+            select(lines.c.line_number).where(
+                lines.c.job_id == job_id, lines.c.ok == true(), lines.c.line_number < before_line
+            )
+        ).scalars()
+    )
+    if not ok:
+        return []
+    return [r for r in job_type.read(job_file(conn, job_id)) if r.line_number in ok]

@@ -165,12 +165,6 @@ class DialedNumberJob(ObjectJob):
             f"type: {row['dialedNumberString']}"
         )
 
-    def changed(self, row: dict[str, str]) -> str:
-        return (
-            "dialedNumberString: The dialed number was changed by another job at the same "
-            f"time: {row['dialedNumberString']}"
-        )
-
     def cells_of(self, obj: Obj, name_of: NameOf, implicit: Sequence[Implicit]) -> dict[str, str]:
         v = obj.values
         call_type = v["call_type_id"]

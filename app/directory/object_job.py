@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.db.models import JobLine, table
 from app.db.sql import now_ms
 from app.directory import cells, near, objects
 from app.directory.cells import KEEP, RowError
@@ -48,8 +47,6 @@ from app.jobs.downloads import CSV_TYPE, Download
 from app.jobs.store import succeeded_records
 from app.jobs.types.base import Outcome, Record, Run
 from app.jobs.types.csvfile import CsvJobType, as_bytes, csv_rows
-
-lines = table(JobLine)
 
 
 class _Names:

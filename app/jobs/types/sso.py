@@ -250,7 +250,8 @@ def _suggested(conn: Connection, outcomes: list[Outcome]) -> list[Outcome]:
             continue
         name = outcome.message[len(_MISSING) :]
         prefix = name.lower()[:3]
-        rows = conn.exec_driver_sql(sql(conn, _SHARING), (prefix, prefix + "\uffff")).scalars()
+        past = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = conn.exec_driver_sql(sql(conn, _SHARING), (prefix, past)).scalars()
         by_key = {str(user_name).lower(): str(user_name) for user_name in rows}
         close = difflib.get_close_matches(name.lower(), list(by_key), n=3, cutoff=0.75)
         if close:

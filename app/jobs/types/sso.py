@@ -250,6 +250,8 @@ def _suggested(conn: Connection, outcomes: list[Outcome]) -> list[Outcome]:
             continue
         name = outcome.message[len(_MISSING) :]
         prefix = name.lower()[:3]
+        # From the prefix up to it with its last character moved on (not up to a character
+        # beyond every other, which not every collation orders last).
         past = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = conn.exec_driver_sql(sql(conn, _SHARING), (prefix, past)).scalars()
         by_key = {str(user_name).lower(): str(user_name) for user_name in rows}

@@ -165,12 +165,8 @@ class ObjectJob(CsvJobType):
         savepoint.commit()
         return Outcome(line, True, said, detail)
 
-    def _close(self, view: View, new: Implicit) -> list[str]:
-        """The warning for a new object a small edit away from an existing one, if it is."""
-        return _warned(view, new.spec.kind, str(new.values["name"]))
-
     def _own_close(self, view: View, change: Change) -> list[str]:
-        """The same for the named object a CREATE row makes (it is logged before it)."""
+        """:func:`_warned` for the named object a CREATE row makes (logged before it)."""
         if change.word != objects.CREATED or "name" not in self.spec.columns:
             return []
         assert change.after is not None
@@ -180,7 +176,7 @@ class ObjectJob(CsvJobType):
         said = []
         for new in change.implicit:
             said.append(objects.said_named(objects.CREATED, new.spec.kind, str(new.values["name"])))
-            said += self._close(view, new)
+            said += _warned(view, new.spec.kind, str(new.values["name"]))
         said += self._own_close(view, change)
         target = change.after if change.after is not None else change.before
         assert target is not None
@@ -216,7 +212,7 @@ class ObjectJob(CsvJobType):
                 new_id = found.id
             else:
                 said.append(objects.said(objects.CREATED, new.spec.kind, new_id))
-                said += self._close(view, new)
+                said += _warned(view, new.spec.kind, str(new.values["name"]))
                 created.setdefault(new.spec.kind.segment, []).append(new_id)
             assert change.after is not None
             change.after.values[new.column] = new_id
@@ -321,12 +317,7 @@ def _warned(view: View, kind: objects.Kind, name: str) -> list[str]:
 def template_objects(conn: Connection, spec: Spec, start: int, limit: int) -> Iterator[Obj]:
     """The objects from the ``start``-th by id on, at most ``limit``."""
     t = spec.kind.table
-    statement = (
-        select(t.c.id, t.c.change_stamp, *(t.c[c] for c in spec.columns))
-        .order_by(t.c.id)
-        .offset(start)
-        .limit(limit)
-    )
+    statement = spec.select().order_by(t.c.id).offset(start).limit(limit)
     for found in conn.execution_options(yield_per=1000).execute(statement):
         yield obj_of(spec, found)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Select, select
 
 from app.db.sql import sql
 from app.directory import cells, objects
@@ -31,6 +31,11 @@ class Spec:
     label: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
+
+    def select(self) -> Select[Any]:
+        """Its objects as :func:`obj_of` reads them: id, change stamp and the file's columns."""
+        t = self.kind.table
+        return select(t.c.id, t.c.change_stamp, *(t.c[c] for c in self.columns))
 
     def key_of(self, values: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(values[column] for column in self.key)
@@ -95,9 +100,7 @@ class View:
             return laid if isinstance(laid, Obj) else None
         t = spec.kind.table
         row = self.conn.execute(
-            select(t.c.id, t.c.change_stamp, *(t.c[c] for c in spec.columns)).where(
-                *(t.c[c] == value for c, value in zip(spec.key, key, strict=True))
-            )
+            spec.select().where(*(t.c[c] == value for c, value in zip(spec.key, key, strict=True)))
         ).first()
         return None if row is None else obj_of(spec, row)
 
@@ -115,11 +118,7 @@ class View:
     def get(self, spec: Spec, object_id: int) -> Obj | None:
         """The object with ``object_id`` as the database has it."""
         t = spec.kind.table
-        row = self.conn.execute(
-            select(t.c.id, t.c.change_stamp, *(t.c[c] for c in spec.columns)).where(
-                t.c.id == object_id
-            )
-        ).first()
+        row = self.conn.execute(spec.select().where(t.c.id == object_id)).first()
         return None if row is None else obj_of(spec, row)
 
     def settle(self, spec: Spec, change: Change) -> None:

@@ -46,6 +46,7 @@ def create_app(
 
     from app import api, console, http, ops
     from app.accounts.throttle import login_throttle, store_for
+    from app.api.polls import poll_path
     from app.db import db
     from app.jobs import maintenance
     from app.jobs.queue import celery_init_app
@@ -83,6 +84,7 @@ def create_app(
     )
     http.init_app(app)  # the <id:...> converter, before any route uses it
     api.init_app(app)
+    app.wsgi_app = poll_path(app.wsgi_app, settings.log_format == "json")  # type: ignore[assignment,method-assign]
     console.init_app(app)
     ops.init_app(app)
     scim_http.init_app(app)

@@ -1,8 +1,11 @@
 """What every HTTP layer (the API, SCIM, the console, ops) shares: the ``<id:...>`` URL
-converter, the status of each domain refusal, the security headers and downloads as responses."""
+converter, the status of each domain refusal, the security headers, downloads as responses and
+the access log's line."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import werkzeug.exceptions
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from app.jobs.downloads import Download
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
+
+# One line per request with BULKJOB_LOG_FORMAT=json (docs/operations.md, app/ops/logs.py).
+access_log = logging.getLogger("app.access")
 
 # Every response carries these; the console sets its own, page-friendly policy first
 # (docs/security.md, "Headers and errors"), and everything else gets a policy that allows
@@ -93,6 +99,21 @@ def attachment(download: Download) -> Response:
     response = Response(download.body, mimetype=download.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{download.filename}"'
     return response
+
+
+def log_access(
+    method: str, path: str, status: int, started: float | None, user: str | None, job_id: Any
+) -> None:
+    """The access log's line for a request answered ``status``; ``started``: its
+    ``time.perf_counter()`` when it came in."""
+    fields: dict[str, Any] = {"method": method, "path": path, "status": status}
+    if started is not None:
+        fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    if user:
+        fields["user"] = user
+    if job_id is not None:
+        fields["job_id"] = job_id
+    access_log.info("%s %s %s", method, path, status, extra=fields)
 
 
 def init_app(app: Flask) -> None:

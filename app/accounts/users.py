@@ -216,6 +216,21 @@ def authenticate_token(engine: Engine, token: str) -> Principal | None:
     return _check_token(engine, token, ())[0]
 
 
+def bearer_owner(
+    engine: Engine, header: str, read: Read
+) -> tuple[Principal | None, tuple[dict[str, Any] | None]]:
+    """The owner of the live bearer token in an Authorization header, and the first row of
+    ``read``, in one round trip (docs/performance.md, "One round trip a poll"): (None, (None,))
+    for anything else, counting nothing. The row is for a caller that checks the owner's role
+    first; one that refuses on None must go through :func:`sign_in`, which throttles."""
+    credentials = parse_authorization(header)
+    if credentials is not None and credentials[0] == "bearer":
+        principal, rows = _check_token(engine, credentials[2], (read,))
+        if principal is not None:
+            return principal, (rows[0],)
+    return None, (None,)
+
+
 def _check_token(
     engine: Engine, token: str, also: Sequence[Read]
 ) -> tuple[Principal | None, tuple[dict[str, Any] | None, ...]]:
@@ -247,12 +262,10 @@ def _dummy() -> str:
 
 @dataclass(frozen=True)
 class SignIn:
-    """The outcome of checking an Authorization header: who, or how long to wait; and the rows
-    of the reads sent with a bearer token's check (:func:`sign_in`'s ``also``), if they were."""
+    """The outcome of checking an Authorization header: who, or how long to wait."""
 
     principal: Principal | None
     retry_after: int = 0
-    rows: tuple[dict[str, Any] | None, ...] = ()
 
 
 def parse_authorization(header: str) -> tuple[str, str | None, str] | None:
@@ -280,15 +293,9 @@ def sign_in(
     header: str,
     address: str,
     channel: str,
-    also: Sequence[Read] = (),
 ) -> SignIn:
-    """Check Basic or bearer credentials, with failed attempts counted and throttled.
-
-    ``also``: reads the caller will need once the caller is known, sent in the same round trip
-    as a bearer token's check; their rows are in :attr:`SignIn.rows` only when the token is
-    live (with Basic credentials, or a token refused, they are not there: read them again if
-    needed). The token is checked on every request all the same: it works until revoked.
-    """
+    """Check Basic or bearer credentials, with failed attempts counted and throttled. A token is
+    checked on every request: it works until revoked."""
     credentials = parse_authorization(header)
     if credentials is None:
         return SignIn(None)
@@ -297,9 +304,9 @@ def sign_in(
     if scheme == "bearer":
         # A live token is a 256-bit secret nobody guesses: it is let in without consulting the
         # throttle (one round trip less on every poll). A wrong one is throttled as a password.
-        principal, rows = _check_token(engine, secret, also)
+        principal = _check_token(engine, secret, ())[0]
         if principal is not None:
-            return SignIn(principal, rows=rows)
+            return SignIn(principal)
     wait = throttle.retry_after(address, username)
     if wait:
         return SignIn(None, wait)

@@ -12,7 +12,7 @@ from flask import Response, current_app, request
 
 from app.accounts.roles import READ_JOBS, WRITE_JOBS
 from app.api import bp
-from app.api.auth import current, first_row, reads_with_token, roles
+from app.api.auth import current, roles
 from app.api.paging import page_info, permission_info
 from app.api.representation import parse_body, render, render_body, respond, wants_json
 from app.api.schemas import (
@@ -194,17 +194,16 @@ def list_jobs() -> Response:
 
 @bp.get("/bulkjob/<id:job_id>", strict_slashes=False)
 @roles(*READ_JOBS)
-@reads_with_token(store.poll_read)
 def get_job(job_id: int) -> Response:
-    """One job (what a poller asks again and again: one statement, sent with the bearer token's
-    check, and the body rendered once per state of the job, see :func:`_job_body`)."""
+    """One job. A poll with a live bearer token is answered before Flask (app/api/polls.py);
+    this answers the rest (HTTP Basic, a query string, every refusal)."""
     json = wants_json(request)
-    job = store.polled_job(first_row(store.poll_read(job_id)), job_id)
-    return respond(_job_body(tuple(job.items()), json), json)
+    job = store.polled_job(store.poll_read(job_id).first(db.engine), job_id)
+    return respond(job_body(tuple(job.items()), json), json)
 
 
 @lru_cache(maxsize=1024)
-def _job_body(row: tuple[tuple[str, Any], ...], json: bool) -> bytes:
+def job_body(row: tuple[tuple[str, Any], ...], json: bool) -> bytes:
     """A job's representation is a function of its row alone (every column, as read): a poller
     asking again for a job that has not changed since this process last rendered it gets the
     same bytes without dumping and encoding them again (docs/performance.md)."""

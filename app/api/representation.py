@@ -65,11 +65,11 @@ _to_json = jsonlib.JSONEncoder(separators=(",", ":")).encode
 
 def wants_json(request: BaseRequest) -> bool:
     """Whether the caller's Accept prefers JSON; XML otherwise (also for */* or no Accept)."""
-    return _prefers_json(request.headers.get("Accept", ""))
+    return prefers_json(request.headers.get("Accept", ""))
 
 
 @lru_cache(maxsize=256)
-def _prefers_json(accept: str) -> bool:
+def prefers_json(accept: str) -> bool:
     # A client sends the same Accept on every request: parsed once per process, not per poll.
     # text/xml is a candidate so that "text/xml, application/json;q=0.5" stays XML.
     best = parse_accept_header(accept, MIMEAccept).best_match(

@@ -17,8 +17,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from app.config import Settings
-
-access_log = logging.getLogger("app.access")
+from app.http import log_access
 
 # The attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -60,26 +59,20 @@ def _start_timer() -> None:
 
 
 def _log_request(response: Response) -> Response:
-    started = g.pop("ops_request_started", None)
-    fields: dict[str, Any] = {
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
-    }
-    if started is not None:
-        fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
     principal = g.get("principal")
-    user = getattr(principal, "username", None)
-    if user:
-        fields["user"] = user
     job_id = (request.view_args or {}).get("job_id")
     if job_id is None and response.status_code == 201:
         # A create names its new job only in the Location header.
         tail = response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
         job_id = int(tail) if tail.isdigit() else None
-    if job_id is not None:
-        fields["job_id"] = job_id
-    access_log.info("%s %s %s", request.method, request.path, response.status_code, extra=fields)
+    log_access(
+        request.method,
+        request.path,
+        response.status_code,
+        g.pop("ops_request_started", None),
+        getattr(principal, "username", None),
+        job_id,
+    )
     return response
 
 

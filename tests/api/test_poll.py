@@ -2,7 +2,8 @@
 the database in one round trip (docs/performance.md, "One round trip a poll"), on SQLite and on
 PostgreSQL, and every answer is what any other request gets: 401 for a token that is not live
 (and nothing of the job), 429 once a caller has guessed too often, 403 for a role that may not
-read jobs, 404 for a job that does not exist, 503 while the database is down."""
+read jobs, 404 for a job that does not exist, 503 while the database is down. A poll that will
+succeed is answered before Flask (app/api/polls.py) with what Flask would answer."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request_started
 from flask.testing import FlaskClient
+from werkzeug.test import Client
 
 from app import create_app
 from app.accounts import users
@@ -122,3 +124,82 @@ def test_a_poll_while_the_database_is_down_is_503(tmp_path: Path) -> None:
         db.dispose()
     assert response.status_code == 503
     assert response.get_json()["apiErrors"][0]["errorType"] == "serviceUnavailable"
+
+
+def flask_alone(flask_app: Flask) -> Client:
+    """A client of the app as Flask serves it, without the poll's path before it."""
+    return Client(
+        lambda environ, start: Flask.wsgi_app(flask_app, environ, start), flask_app.response_class
+    )
+
+
+def served(
+    flask_app: Flask, client: Client, path: str, headers: dict[str, str], method: str = "GET"
+) -> tuple[Any, bool]:
+    """The answer to a request for ``path``, and whether Flask handled it."""
+    seen: list[object] = []
+    with request_started.connected_to(lambda _sender, **_: seen.append(1), flask_app):
+        response = client.open(path, method=method, headers=headers)
+    return response, bool(seen)
+
+
+def answer(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return response.status_code, list(response.headers.items()), response.get_data()
+
+
+def test_a_poll_that_will_succeed_is_answered_before_flask_with_what_flask_answers(
+    poll_app: Flask,
+) -> None:
+    job_id, token = job_and_token()
+    viewer = token_of("viewer", "viewer")
+    path = f"{BASE}/bulkjob/{job_id}"
+    bearer = {"Authorization": f"Bearer {token}"}
+    cases = [
+        (path, {**bearer, **JSON}),
+        (path, bearer),  # no Accept: XML, Cisco's default
+        (path, {**bearer, "Accept": "text/xml, application/json;q=0.5"}),
+        (path + "/", {**bearer, **JSON}),
+        (path, {"Authorization": f"bearer {token}", **JSON}),
+        (path, {"Authorization": f"Bearer {viewer}", **JSON}),
+    ]
+    ours, theirs = poll_app.test_client(), flask_alone(poll_app)
+    for asked, headers in cases:
+        before, by_flask = served(poll_app, ours, asked, headers)
+        alone, _ = served(poll_app, theirs, asked, headers)
+        assert not by_flask, (asked, headers)
+        assert before.status_code == 200
+        assert answer(before) == answer(alone), (asked, headers)
+    assert SECRET.encode() in before.get_data()
+
+
+def token_of(name: str, role: str) -> str:
+    """A token of a new user ``name`` of ``role``."""
+    with db.write() as conn:
+        factories.user(conn, name, role, PASSWORD)
+        return users.create_token(conn, name)
+
+
+def test_every_other_request_for_a_job_goes_on_to_flask(poll_app: Flask) -> None:
+    job_id, token = job_and_token()
+    supervisor = token_of("super", "supervisor")
+    path = f"{BASE}/bulkjob/{job_id}"
+    bearer = {"Authorization": f"Bearer {token}", **JSON}
+    cases = [
+        (path, {"Authorization": "Bearer bjt_" + "A" * 43, **JSON}, 401),
+        (path, {"Authorization": f"Bearer {supervisor}", **JSON}, 403),
+        (f"{BASE}/bulkjob/{job_id + 1000}", bearer, 404),
+        (f"{BASE}/bulkjob/{2**31}", bearer, 404),
+        (f"{BASE}/bulkjob/0{job_id}", bearer, None),
+        (path + "?fields=all", bearer, 200),
+        (path, {**basic(), **JSON}, 200),
+        (path, JSON, 401),
+    ]
+    ours, theirs = poll_app.test_client(), flask_alone(poll_app)
+    for asked, headers, status in cases:
+        before, by_flask = served(poll_app, ours, asked, headers)
+        alone, _ = served(poll_app, theirs, asked, headers)
+        assert by_flask, (asked, headers)
+        assert answer(before) == answer(alone), (asked, headers)
+        assert status is None or before.status_code == status, (asked, before.status_code)
+    head, by_flask = served(poll_app, ours, path, bearer, "HEAD")
+    assert by_flask and head.status_code == 200

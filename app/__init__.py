@@ -84,6 +84,7 @@ def create_app(
     )
     http.init_app(app)  # the <id:...> converter, before any route uses it
     api.init_app(app)
+    # Polls that will succeed, answered before Flask (docs/performance.md, "Polls before Flask").
     app.wsgi_app = poll_path(app.wsgi_app, settings.log_format == "json")  # type: ignore[assignment,method-assign]
     console.init_app(app)
     ops.init_app(app)

@@ -143,6 +143,8 @@ def _polling_report(name: str, poll: dict[str, Any]) -> None:
         f"    database round trips a poll (in process, {polling.COUNTED} polls): "
         f"{poll['round_trips']:g}"
     )
+    rounds = ", ".join(f"{ours:.0f}/{bare:.0f}" for ours, bare in poll["p99_pairs"])
+    print(f"    each round's p99, ours/bare: {rounds} ms")
     worst = max(ours / bare for ours, bare in poll["p99_pairs"])
     print(
         f"    ratio: {poll['ours_rps'] / poll['bare_rps']:.2f}x the requests/s "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from werkzeug.security import generate_password_hash
 
 from app.accounts import users
 from app.db.models import (
@@ -23,9 +25,10 @@ from app.db.models import (
     Peripheral,
     SkillGroup,
     TeamSupervisor,
+    User,
     table,
 )
-from app.db.sql import ids_after_explicit
+from app.db.sql import ids_after_explicit, now_ms
 from app.jobs import store
 from app.jobs.check import check_file
 
@@ -194,8 +197,20 @@ def supervises(conn: Connection, agent_id: int, team_id: int) -> None:
 
 
 def user(conn: Connection, name: str, role: str, password: str = "secret-pw-1") -> str:
-    users.create_user(conn, name, role, password)
+    """A user of ``role`` whose password is ``password``, written as ``users.create_user``
+    writes one (tests/accounts check that function itself), with each password hashed once per
+    test run: a scrypt hash takes a tenth of a second, and most tests make three users."""
+    conn.execute(
+        insert(table(User)).values(
+            username=name, role=role, password_hash=_hashed(password), create_ms=now_ms()
+        )
+    )
     return password
+
+
+@functools.cache
+def _hashed(password: str) -> str:
+    return generate_password_hash(password, method=users.PASSWORD_METHOD)
 
 
 def csv_text(

@@ -198,7 +198,7 @@ def get_job(job_id: int) -> Response:
     """One job. A poll with a live bearer token is answered before Flask (app/api/polls.py);
     this answers the rest (HTTP Basic, a query string, every refusal)."""
     json = wants_json(request)
-    job = store.polled_job(store.poll_read(job_id).first(db.engine), job_id)
+    job = store.poll_job(db.engine, job_id)
     return respond(job_body(tuple(job.items()), json), json)
 
 

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from app.db.models import Job, JobLine, JobState, table
-from app.exceptions import InvalidInput, JobActive, NotFound
+from app.db.models import JobLine, JobState, table
+from app.exceptions import InvalidInput, JobActive
+from app.jobs import store
 from app.jobs import types as jobtypes
 from app.jobs.downloads import CSV_TYPE, Download
 from app.jobs.types.csvfile import as_bytes, csv_rows
 
-jobs = table(Job)
 lines = table(JobLine)
 
 ACTIONS = ("create", "update", "delete", "unchanged", "fail")
@@ -100,11 +100,7 @@ def _said(message: str) -> tuple[str, str, list[tuple[str, str]], dict[str, list
 
 def _check(engine: Engine, job_id: int) -> jobtypes.JobType:
     with engine.connect() as conn:
-        job = conn.execute(
-            select(jobs.c.job_state, jobs.c.dry_run, jobs.c.job_type).where(jobs.c.id == job_id)
-        ).first()
-    if job is None:
-        raise NotFound(f"Bulk job {job_id} does not exist", str(job_id))
+        job = store.get_job(conn, job_id)
     if not job.dry_run:
         raise InvalidInput(
             f"Bulk job {job_id} is not a dry run: only a dry run has a plan (its results say "
